@@ -1,0 +1,1 @@
+"""magnaprov: SIP phone provisioning server."""

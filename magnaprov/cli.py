@@ -1,0 +1,106 @@
+"""The `magnaprov` command: serve, migrate, create-admin, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from magnaprov.db import create_engine, create_session_factory
+from magnaprov.db.migrations import upgrade_to_head
+from magnaprov.resolvers import Services
+from magnaprov.resolvers.bootstrap import ADMIN_LOGIN, ensure_admin, reset_admin_password
+from magnaprov.resolvers.demo import create_demo_tree
+from magnaprov.settings import Settings, get_settings
+
+__all__ = ["app"]
+
+app = typer.Typer(help="magnaprov: SIP phone provisioning server.", no_args_is_help=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on [MAGNAPROV_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [MAGNAPROV_PORT].")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Migrate the database, create the admin on first start, and serve the API."""
+    settings = get_settings()
+    _migrate(settings)
+    asyncio.run(_ensure_admin(settings, reset=False))
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    uvicorn.run(
+        "magnaprov.serve.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        proxy_headers=True,
+        server_header=False,
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema to the newest version."""
+    _migrate(get_settings())
+    typer.echo("Database is at the newest schema version.")
+
+
+@app.command("create-admin")
+def create_admin(
+    reset: Annotated[bool, typer.Option("--reset", help="Give the existing admin a new password.")] = False,
+) -> None:
+    """Create the admin account (password from MAGNAPROV_ADMIN_PASSWORD, or generated)."""
+    settings = get_settings()
+    _migrate(settings)
+    asyncio.run(_ensure_admin(settings, reset=reset))
+
+
+@app.command()
+def demo() -> None:
+    """Fill a believable tree (2 providers, 3 organizations, 6 users) and print the logins."""
+    settings = get_settings()
+    _migrate(settings)
+    asyncio.run(_ensure_admin(settings, reset=False))
+    logins = asyncio.run(_demo(settings))
+    typer.echo(f"{'role':<13} {'name':<20} {'login':<14} password")
+    for entry in logins:
+        typer.echo(f"{entry.role.value:<13} {entry.name:<20} {entry.login:<14} {entry.password}")
+
+
+def _migrate(settings: Settings) -> None:
+    upgrade_to_head(settings.database_url)
+
+
+async def _ensure_admin(settings: Settings, *, reset: bool) -> None:
+    engine = create_engine(settings.database_url)
+    services = Services.from_settings(settings)
+    given = settings.admin_password.get_secret_value() if settings.admin_password else None
+    try:
+        async with create_session_factory(engine)() as session:
+            if reset:
+                if given is None:
+                    raise typer.BadParameter("set MAGNAPROV_ADMIN_PASSWORD to the new password")
+                await reset_admin_password(session, services, given)
+                typer.echo("The admin password was reset.")
+                return
+            outcome = await ensure_admin(session, services, given)
+    finally:
+        await engine.dispose()
+    if outcome.generated_password:
+        # Shown once, on the console only; it is never logged or stored in clear.
+        typer.echo(f"Created the admin account. Login: {ADMIN_LOGIN}  Password: {outcome.generated_password}")
+    elif outcome.created:
+        typer.echo(f"Created the admin account '{ADMIN_LOGIN}' with MAGNAPROV_ADMIN_PASSWORD.")
+
+
+async def _demo(settings: Settings) -> list:  # type: ignore[type-arg]
+    engine = create_engine(settings.database_url)
+    try:
+        return await create_demo_tree(create_session_factory(engine), Services.from_settings(settings))
+    finally:
+        await engine.dispose()

@@ -1,0 +1,71 @@
+"""Keyset pagination behind every Relay connection: ordered by id, opaque cursors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, func
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from magnaprov.resolvers.errors import InvalidArgument
+
+__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "Page", "decode_cursor", "encode_cursor", "paginate"]
+
+T = TypeVar("T")
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+_CURSOR_PREFIX = "cursor:"
+
+
+def encode_cursor(row_id: int) -> str:
+    """The opaque cursor of the row with `row_id`."""
+    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{row_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    """The row id inside `cursor`; an InvalidArgument when it is not one of ours."""
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (binascii.Error, UnicodeError, ValueError):
+        text = ""
+    if not text.startswith(_CURSOR_PREFIX) or not text[len(_CURSOR_PREFIX) :].isdigit():
+        raise InvalidArgument("after: not a cursor returned by this API.")
+    return int(text[len(_CURSOR_PREFIX) :])
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of rows, and how to count them all if the client asks."""
+
+    rows: list[T]
+    has_next_page: bool
+    has_previous_page: bool
+    count_statement: Select[Any]
+
+    async def total_count(self, session: AsyncSession) -> int:
+        """How many rows match, across all pages."""
+        return int((await session.execute(self.count_statement)).scalar_one())
+
+
+async def paginate(
+    session: AsyncSession,
+    statement: Select[tuple[T]],
+    key: InstrumentedAttribute[int],
+    first: int | None,
+    after: str | None,
+) -> Page[T]:
+    """The page of `statement` after the cursor `after`, at most `first` rows."""
+    size = DEFAULT_PAGE_SIZE if first is None else first
+    if not 0 <= size <= MAX_PAGE_SIZE:
+        raise InvalidArgument(f"first: must be between 0 and {MAX_PAGE_SIZE}.")
+    count_statement = statement.with_only_columns(
+        func.count(key), maintain_column_froms=True
+    ).order_by(None)
+    if after is not None:
+        statement = statement.where(key > decode_cursor(after))
+    rows = list((await session.scalars(statement.order_by(key).limit(size + 1))).all())
+    return Page(rows[:size], len(rows) > size, after is not None, count_statement)

@@ -1,0 +1,29 @@
+"""What every use case needs beyond the session, built once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from magnaprov.settings import Settings
+from magnaprov.tenancy.passwords import PasswordHasher
+
+__all__ = ["Services"]
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Process-wide collaborators of the resolvers."""
+
+    settings: Settings
+    hasher: PasswordHasher
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Services:
+        """Build the services `settings` describe."""
+        hasher = PasswordHasher(
+            time_cost=settings.argon2_time_cost,
+            memory_kib=settings.argon2_memory_kib,
+            parallelism=settings.argon2_parallelism,
+            concurrency=settings.password_hash_concurrency,
+        )
+        return cls(settings=settings, hasher=hasher)

@@ -1,0 +1,80 @@
+"""The root schema and its hardening, built once at start-up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+
+from magnaprov.resolvers import ExpectedError
+from magnaprov.schema.accounts import AccountMutations, AccountQueries
+from magnaprov.schema.auth import AuthMutations, AuthQueries
+from magnaprov.schema.context import Context
+from magnaprov.settings import Settings
+
+__all__ = ["Mutation", "Query", "build_schema"]
+
+log = logging.getLogger("magnaprov.graphql")
+
+
+@strawberry.type(description="Everything that can be read.")
+class Query(AccountQueries, AuthQueries):
+    pass
+
+
+@strawberry.type(description="Everything that can be changed.")
+class Mutation(AuthMutations, AccountMutations):
+    pass
+
+
+def should_mask(error: GraphQLError) -> bool:
+    """Mask unexpected failures; keep query-shape errors and our own expected refusals."""
+    original = error.original_error
+    if original is None or isinstance(original, (ExpectedError, GraphQLError)):
+        return False
+    log.error("unexpected error at %s", error.path, exc_info=original)
+    return True
+
+
+class CloseSession(SchemaExtension):
+    """Release the request's database session once the operation is done."""
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        yield
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            await context.db.close()
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    """The schema with limits on depth, tokens and aliases, and errors masked."""
+    extensions: list[SchemaExtension | type[SchemaExtension]] = [
+        CloseSession,
+        QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+        MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        ParserCache(maxsize=256),
+        ValidationCache(maxsize=256),
+        MaskErrors(should_mask_error=should_mask),
+    ]
+    if not settings.graphql_introspection:
+        extensions.append(DisableIntrospection())
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=not settings.debug),
+    )

@@ -1,0 +1,54 @@
+"""The /graphql endpoint: builds each request's Context (viewer, session, loaders)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from magnaprov.db import set_tree_scope
+from magnaprov.resolvers import Loaders, RequestDatabase, Services
+from magnaprov.resolvers.auth import authenticate
+from magnaprov.schema import Context
+
+__all__ = ["GraphQLEndpoint", "bearer_token"]
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+class GraphQLEndpoint(GraphQL[Context, None]):
+    """Strawberry's ASGI app with our per-request context."""
+
+    def __init__(
+        self,
+        schema: Any,
+        session_factory: async_sessionmaker[AsyncSession],
+        services: Services,
+        **options: Any,
+    ) -> None:
+        super().__init__(schema, **options)
+        self._session_factory = session_factory
+        self._services = services
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        session = self._session_factory()
+        db = RequestDatabase(session)
+        async with db.reading():
+            viewer = await authenticate(session, bearer_token(request.headers.get("authorization")))
+        # Everything this request reads is confined to the viewer's subtree from here on.
+        set_tree_scope(session.sync_session, viewer.tree_path if viewer else "/nobody/")
+        client = request.client.host if request.client else None
+        return Context(db=db, services=self._services, viewer=viewer, loaders=Loaders(db),
+                       client_address=client)

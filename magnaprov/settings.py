@@ -1,0 +1,43 @@
+"""The one Settings object: every knob comes from the environment (prefix MAGNAPROV_) or `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; see the settings table in the README."""
+
+    model_config = SettingsConfigDict(env_prefix="MAGNAPROV_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./magnaprov.db"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    admin_password: SecretStr | None = None
+    session_ttl_hours: int = Field(default=12, ge=1, le=24 * 90)
+
+    # argon2id cost; the defaults follow RFC 9106's second recommended option.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+    # Hashing is CPU- and memory-heavy: cap how many run at once so logins cannot starve the server.
+    password_hash_concurrency: int = Field(default=2, ge=1)
+
+    graphql_max_depth: int = Field(default=12, ge=2)
+    graphql_max_tokens: int = Field(default=4000, ge=100)
+    graphql_max_aliases: int = Field(default=30, ge=1)
+    graphql_introspection: bool = True
+    # Debug shows "did you mean" hints; production hides the schema's shape from probes.
+    debug: bool = False
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()
