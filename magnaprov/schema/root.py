@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import strawberry
 from graphql import GraphQLError
@@ -18,6 +18,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from magnaprov.resolvers import ExpectedError
 from magnaprov.schema.accounts import AccountMutations, AccountQueries
@@ -59,20 +60,35 @@ class CloseSession(SchemaExtension):
             await context.db.close()
 
 
+class Schema(strawberry.Schema):
+    """Strawberry's schema, quiet about expected refusals.
+
+    Strawberry logs every error with a traceback by default; refusals such as a missing token
+    are answers, not incidents, and unexpected errors are already logged by `should_mask`.
+    """
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        return
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
     """The schema with limits on depth, tokens and aliases, and errors masked."""
-    extensions: list[SchemaExtension | type[SchemaExtension]] = [
+    # Factories, not instances: each request gets fresh extensions (the parse and validation
+    # caches are shared module-level LRUs, so caching still spans requests).
+    extensions: list[Callable[[], SchemaExtension]] = [
         CloseSession,
-        QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-        MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
-        MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
-        ParserCache(maxsize=256),
-        ValidationCache(maxsize=256),
-        MaskErrors(should_mask_error=should_mask),
+        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+        lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+        lambda: MaskErrors(should_mask_error=should_mask),
     ]
     if not settings.graphql_introspection:
-        extensions.append(DisableIntrospection())
-    return strawberry.Schema(
+        extensions.append(DisableIntrospection)
+    return Schema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,

@@ -15,7 +15,7 @@ __all__ = [
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 128
-_LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{2,63}")
+_LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{1,63}")
 # Deliberately loose: one @, no spaces, a dot in the domain. Delivery is the real check.
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{2,63}")
 
@@ -29,7 +29,7 @@ def login_problem(login: str) -> str | None:
     """Why `login` is not acceptable, or None."""
     if not _LOGIN.fullmatch(login):
         return (
-            "Login must be 3-64 characters: letters, digits and . _ @ -, "
+            "Login must be 2-64 characters: letters, digits and . _ @ -, "
             "starting with a letter or digit."
         )
     return None
