@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from alembic import context
 from sqlalchemy.engine import Connection
 
+from alembic import context
 from magnaprov.db import Base, create_engine, is_sqlite
 from magnaprov.db.migrations import database_url_for
 from magnaprov.settings import get_settings

@@ -13,7 +13,7 @@ from magnaprov.db import create_engine, create_session_factory
 from magnaprov.db.migrations import upgrade_to_head
 from magnaprov.resolvers import Services
 from magnaprov.resolvers.bootstrap import ADMIN_LOGIN, ensure_admin, reset_admin_password
-from magnaprov.resolvers.demo import create_demo_tree
+from magnaprov.resolvers.demo import DemoLogin, create_demo_tree
 from magnaprov.settings import Settings, get_settings
 
 __all__ = ["app"]
@@ -52,7 +52,9 @@ def migrate() -> None:
 
 @app.command("create-admin")
 def create_admin(
-    reset: Annotated[bool, typer.Option("--reset", help="Give the existing admin a new password.")] = False,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Give the existing admin a new password.")
+    ] = False,
 ) -> None:
     """Create the admin account (password from MAGNAPROV_ADMIN_PASSWORD, or generated)."""
     settings = get_settings()
@@ -66,7 +68,11 @@ def demo() -> None:
     settings = get_settings()
     _migrate(settings)
     asyncio.run(_ensure_admin(settings, reset=False))
-    logins = asyncio.run(_demo(settings))
+    try:
+        logins = asyncio.run(_demo(settings))
+    except RuntimeError as error:
+        typer.echo(f"Demo not created: {error}", err=True)
+        raise typer.Exit(code=2) from None
     typer.echo(f"{'role':<13} {'name':<20} {'login':<14} password")
     for entry in logins:
         typer.echo(f"{entry.role.value:<13} {entry.name:<20} {entry.login:<14} {entry.password}")
@@ -77,6 +83,14 @@ def _migrate(settings: Settings) -> None:
 
 
 async def _ensure_admin(settings: Settings, *, reset: bool) -> None:
+    try:
+        await _bootstrap_admin(settings, reset=reset)
+    except (ValueError, LookupError) as error:
+        typer.echo(f"Admin account not changed: {error}", err=True)
+        raise typer.Exit(code=2) from None
+
+
+async def _bootstrap_admin(settings: Settings, *, reset: bool) -> None:
     engine = create_engine(settings.database_url)
     services = Services.from_settings(settings)
     given = settings.admin_password.get_secret_value() if settings.admin_password else None
@@ -84,7 +98,7 @@ async def _ensure_admin(settings: Settings, *, reset: bool) -> None:
         async with create_session_factory(engine)() as session:
             if reset:
                 if given is None:
-                    raise typer.BadParameter("set MAGNAPROV_ADMIN_PASSWORD to the new password")
+                    raise ValueError("set MAGNAPROV_ADMIN_PASSWORD to the new password")
                 await reset_admin_password(session, services, given)
                 typer.echo("The admin password was reset.")
                 return
@@ -93,14 +107,23 @@ async def _ensure_admin(settings: Settings, *, reset: bool) -> None:
         await engine.dispose()
     if outcome.generated_password:
         # Shown once, on the console only; it is never logged or stored in clear.
-        typer.echo(f"Created the admin account. Login: {ADMIN_LOGIN}  Password: {outcome.generated_password}")
+        typer.echo(
+            f"Created the admin account. Login: {ADMIN_LOGIN}  "
+            f"Password: {outcome.generated_password}"
+        )
     elif outcome.created:
         typer.echo(f"Created the admin account '{ADMIN_LOGIN}' with MAGNAPROV_ADMIN_PASSWORD.")
 
 
-async def _demo(settings: Settings) -> list:  # type: ignore[type-arg]
+async def _demo(settings: Settings) -> list[DemoLogin]:
     engine = create_engine(settings.database_url)
     try:
-        return await create_demo_tree(create_session_factory(engine), Services.from_settings(settings))
+        return await create_demo_tree(
+            create_session_factory(engine), Services.from_settings(settings)
+        )
     finally:
         await engine.dispose()
+
+
+if __name__ == "__main__":
+    app()

@@ -64,7 +64,9 @@ async def build_tree(
         db = RequestDatabase(session)
         for index, (parent, login_name, level, sip) in enumerate(spec):
             password = f"Zq9!{index:03d}Kw#pass"
-            new = NewAccount(members[parent].id, login_name.upper(), login_name, password, None, level, sip)
+            new = NewAccount(
+                members[parent].id, login_name.upper(), login_name, password, None, level, sip
+            )
             account, problems = await create_account(db, services, viewer, new)
             assert account is not None, problems.errors
             members[login_name] = Member(
@@ -76,10 +78,14 @@ async def build_tree(
     return members
 
 
-async def _log_in(session_factory: Any, services: Services, login_name: str, password: str) -> Member:
+async def _log_in(
+    session_factory: Any, services: Services, login_name: str, password: str
+) -> Member:
     async with session_factory() as session:
         issued, problems = await login(RequestDatabase(session), services, login_name, password)
         assert issued is not None, problems.errors
         account = await session.get(Account, issued.row.account_id)
         assert account is not None
-        return Member(account.id, login_name, password, issued.token, account.tree_path, account.role)
+        return Member(
+            account.id, login_name, password, issued.token, account.tree_path, account.role
+        )

@@ -178,6 +178,7 @@ class StatementCounter:
         self.count += 1
 
     def __enter__(self) -> StatementCounter:
+        self.count = 0
         event.listen(self.engine.sync_engine, "before_cursor_execute", self._on_execute)
         return self
 

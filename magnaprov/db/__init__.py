@@ -3,8 +3,8 @@
 from magnaprov.db.access_token import AccessToken, TokenKind
 from magnaprov.db.account import Account
 from magnaprov.db.base import Base, InTenantTree, utcnow
-from magnaprov.db.roles import ProvisioningLevel, Role, child_role
 from magnaprov.db.engine import create_engine, create_session_factory, is_sqlite
+from magnaprov.db.roles import ProvisioningLevel, Role, child_role
 from magnaprov.db.scoping import UNSCOPED, set_tree_scope
 
 __all__ = [

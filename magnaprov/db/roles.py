@@ -30,7 +30,7 @@ def child_role(parent: Role) -> Role | None:
 
 
 class ProvisioningLevel(enum.StrEnum):
-    """"Allow to provision devices": what an account may do with devices. Ordered."""
+    """ "Allow to provision devices": what an account may do with devices. Ordered."""
 
     NONE = "NONE"
     VIEW = "VIEW"

@@ -117,7 +117,9 @@ async def create_account(
         if parent is None:
             problems.add("parentId", ErrorCode.NOT_FOUND, "No such account.")
         elif child_role(parent.role) is None:
-            problems.add("parentId", ErrorCode.INVALID, "A user account cannot have child accounts.")
+            problems.add(
+                "parentId", ErrorCode.INVALID, "A user account cannot have child accounts."
+            )
         if await _login_taken(session, new.login):
             problems.add("login", ErrorCode.TAKEN, "This login is already in use.")
     if problems or parent is None:
@@ -139,7 +141,9 @@ async def create_account(
         if account.role is Role.ORGANIZATION:
             account.code = await _next_organization_code(session)
             if account.code is None:
-                problems.add("parentId", ErrorCode.LIMIT_REACHED, "All 9999 organization codes are used.")
+                problems.add(
+                    "parentId", ErrorCode.LIMIT_REACHED, "All 9999 organization codes are used."
+                )
                 return None, problems
         session.add(account)
         try:
@@ -154,13 +158,19 @@ async def create_account(
 
 
 async def update_account(
-    db: RequestDatabase, services: Services, viewer: Viewer, account_id: int, changes: AccountChanges
+    db: RequestDatabase,
+    services: Services,
+    viewer: Viewer,
+    account_id: int,
+    changes: AccountChanges,
 ) -> tuple[Account | None, Problems]:
     """Change name, login, password or e-mail of the viewer itself or an account it manages."""
     problems = Problems()
     async with db.reading() as session:
         account = await get_account(session, account_id)
-        if account is None or not (account.id == viewer.account_id or viewer.manages(account.tree_path)):
+        if account is None or not (
+            account.id == viewer.account_id or viewer.manages(account.tree_path)
+        ):
             problems.add("id", ErrorCode.NOT_FOUND, "No such account.")
             return None, problems
         if changes.login is not None and fold_login(changes.login) != account.login_key:
@@ -176,7 +186,8 @@ async def update_account(
             services, account, changes.current_password
         ):
             problems.add(
-                "currentPassword", ErrorCode.INVALID_CREDENTIALS,
+                "currentPassword",
+                ErrorCode.INVALID_CREDENTIALS,
                 "Your current password is required to set a new one.",
             )
         if not problems:
@@ -244,7 +255,8 @@ async def delete_account(db: RequestDatabase, viewer: Viewer, account_id: int) -
         )
         if children:
             problems.add(
-                "id", ErrorCode.HAS_CHILDREN,
+                "id",
+                ErrorCode.HAS_CHILDREN,
                 f"This account still has {children} child account(s); delete them first.",
             )
             return problems
@@ -297,8 +309,6 @@ async def _login_taken(session: AsyncSession, login: str) -> bool:
 
 
 async def _next_organization_code(session: AsyncSession) -> str | None:
-    highest = await session.scalar(
-        select(func.max(Account.code)).execution_options(**UNSCOPED)
-    )
+    highest = await session.scalar(select(func.max(Account.code)).execution_options(**UNSCOPED))
     number = int(highest) + 1 if highest else 1
     return None if number > MAX_ORGANIZATION_CODE else f"{number:04d}"

@@ -44,8 +44,13 @@ async def authenticate(session: AsyncSession, token: str | None) -> Viewer | Non
         return None
     row = (
         await session.execute(
-            select(AccessToken.id, AccessToken.expires_at, Account.id.label("account_id"),
-                   Account.role, Account.tree_path)
+            select(
+                AccessToken.id,
+                AccessToken.expires_at,
+                Account.id.label("account_id"),
+                Account.role,
+                Account.tree_path,
+            )
             .join(Account, Account.id == AccessToken.account_id)
             .where(AccessToken.token_hash == hash_token(token))
             .execution_options(**UNSCOPED)
@@ -110,7 +115,9 @@ async def create_api_token(
     if not name:
         problems.add("name", ErrorCode.REQUIRED, "Name is required.")
     elif len(name) > MAX_TOKEN_NAME:
-        problems.add("name", ErrorCode.TOO_LONG, f"Name must be at most {MAX_TOKEN_NAME} characters.")
+        problems.add(
+            "name", ErrorCode.TOO_LONG, f"Name must be at most {MAX_TOKEN_NAME} characters."
+        )
     if expires_in_days is not None and not 1 <= expires_in_days <= MAX_API_TOKEN_DAYS:
         problems.add(
             "expiresInDays",

@@ -38,15 +38,15 @@ async def ensure_admin(
     else:
         _require_strong(password)
     admin = Account(
-            parent_id=None,
-            role=Role.ADMIN,
-            name="Administrator",
-            login=ADMIN_LOGIN,
-            login_key=fold_login(ADMIN_LOGIN),
-            password_hash=await services.hasher.hash(password),
-            provisioning=ProvisioningLevel.MODIFY,
-            sip_management=True,
-            tree_path="/",  # replaced below, once the id is known
+        parent_id=None,
+        role=Role.ADMIN,
+        name="Administrator",
+        login=ADMIN_LOGIN,
+        login_key=fold_login(ADMIN_LOGIN),
+        password_hash=await services.hasher.hash(password),
+        provisioning=ProvisioningLevel.MODIFY,
+        sip_management=True,
+        tree_path="/",  # replaced below, once the id is known
     )
     session.add(admin)
     try:

@@ -78,5 +78,7 @@ async def _admin_id(session: AsyncSession) -> int:
         select(Account.id).where(Account.role == Role.ADMIN).execution_options(**UNSCOPED)
     )
     if admin_id is None:
-        raise RuntimeError("there is no admin yet: run `magnaprov migrate` and `create-admin` first")
+        raise RuntimeError(
+            "there is no admin yet: run `magnaprov migrate` and `create-admin` first"
+        )
     return admin_id

@@ -13,7 +13,14 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from magnaprov.resolvers.errors import InvalidArgument
 
-__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "Page", "decode_cursor", "encode_cursor", "paginate"]
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "Page",
+    "decode_cursor",
+    "encode_cursor",
+    "paginate",
+]
 
 T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 50
@@ -53,7 +60,7 @@ class Page(Generic[T]):
 
 async def paginate(
     session: AsyncSession,
-    statement: Select[tuple[T]],
+    statement: Select[T],
     key: InstrumentedAttribute[int],
     first: int | None,
     after: str | None,

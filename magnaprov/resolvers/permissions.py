@@ -31,9 +31,7 @@ async def effective_permissions_for_paths(
         .where(Account.id.in_(wanted))
         .execution_options(**UNSCOPED)
     )
-    by_id = {
-        row.id: PermissionRow(row.role, row.provisioning, row.sip_management) for row in rows
-    }
+    by_id = {row.id: PermissionRow(row.role, row.provisioning, row.sip_management) for row in rows}
     return [
         effective_permissions(by_id[account_id] for account_id in _path_ids(path))
         for path in tree_paths

@@ -24,8 +24,9 @@ from magnaprov.tenancy import Permissions
 
 __all__ = ["AccountMutations", "AccountQueries", "AccountType"]
 
-RoleEnum = strawberry.enum(Role, name="Role", description="Place of an account in the tree.")
-LevelEnum = strawberry.enum(
+# Registers the stored enums with GraphQL; annotations then use the Python enums themselves.
+strawberry.enum(Role, name="Role", description="Place of an account in the tree.")
+strawberry.enum(
     ProvisioningLevel,
     name="ProvisioningLevel",
     description='"Allow to provision devices": NONE hides devices, VIEW shows them, MODIFY edits.',
@@ -34,7 +35,7 @@ LevelEnum = strawberry.enum(
 
 @strawberry.type(name="Permissions", description="What an account may do.")
 class PermissionsType:
-    provisioning: LevelEnum = strawberry.field(description="Device provisioning level.")
+    provisioning: ProvisioningLevel = strawberry.field(description="Device provisioning level.")
     sip_management: bool = strawberry.field(
         description="Phone extension SIP management: full access to SIP preferences."
     )
@@ -47,7 +48,7 @@ class PermissionsType:
 
 @strawberry.type(name="Account", description="An admin, provider, organization or user account.")
 class AccountType(Node):
-    role: RoleEnum = strawberry.field(description="Place in the tree; follows from the parent.")
+    role: Role = strawberry.field(description="Place in the tree; follows from the parent.")
     name: str = strawberry.field(description="Display name.")
     login: str = strawberry.field(description="Login name, unique regardless of case.")
     code: str | None = strawberry.field(
@@ -96,7 +97,9 @@ class AccountType(Node):
         description="Own permissions capped by every ancestor's: what the account may really do."
     )
     async def effective_permissions(self, info: Info) -> PermissionsType:
-        return PermissionsType.of(await info.context.loaders.effective_permissions.load(self.row.tree_path))
+        return PermissionsType.of(
+            await info.context.loaders.effective_permissions.load(self.row.tree_path)
+        )
 
     @strawberry.field(
         description="Whether the viewer may change this account's permissions or delete it."
@@ -136,7 +139,9 @@ class SetAccountPermissionsPayload:
 
 @strawberry.type(description="Result of deleteAccount.")
 class DeleteAccountPayload:
-    deleted_account_id: strawberry.ID | None = strawberry.field(description="ID of the deleted account.")
+    deleted_account_id: strawberry.ID | None = strawberry.field(
+        description="ID of the deleted account."
+    )
     user_errors: list[UserError] = strawberry.field(description="Input problems; empty on success.")
 
 
@@ -154,11 +159,13 @@ class AccountQueries:
         return None if viewer is None else await _fetch_account(info, viewer.account_id)
 
     @strawberry.field(description="Any object by global ID, if the viewer may see it.")
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:  # noqa: A002
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         return await resolve_node(info, id)
 
-    @strawberry.field(description="One account of the viewer's subtree.", permission_classes=[IsAuthenticated])
-    async def account(self, info: Info, id: strawberry.ID) -> AccountType | None:  # noqa: A002
+    @strawberry.field(
+        description="One account of the viewer's subtree.", permission_classes=[IsAuthenticated]
+    )
+    async def account(self, info: Info, id: strawberry.ID) -> AccountType | None:
         account_id = decode_id(id, "Account")
         return None if account_id is None else await _fetch_account(info, account_id)
 
@@ -169,7 +176,7 @@ class AccountQueries:
     async def accounts(
         self,
         info: Info,
-        role: RoleEnum | None = None,
+        role: Role | None = None,
         parent_id: strawberry.ID | None = None,
         search: str | None = None,
         first: int | None = None,
@@ -178,7 +185,12 @@ class AccountQueries:
         parent = None if parent_id is None else decode_id(parent_id, "Account") or -1
         async with info.context.db.reading() as session:
             page = await accounts.list_accounts(
-                session, role=role, parent_id=parent, search=search or None, first=first, after=after
+                session,
+                role=role,
+                parent_id=parent,
+                search=search or None,
+                first=first,
+                after=after,
             )
         return connection_from_page(page, AccountType.from_row, lambda row: row.id)
 
@@ -197,17 +209,24 @@ class AccountMutations:
         login: str,
         password: str,
         email: str | None = None,
-        provisioning: LevelEnum = ProvisioningLevel.NONE,
+        provisioning: ProvisioningLevel = ProvisioningLevel.NONE,
         sip_management: bool = False,
     ) -> CreateAccountPayload:
         parent = decode_id(parent_id, "Account")
         if parent is None:
-            return CreateAccountPayload(account=None, user_errors=user_errors(_not_found("parentId")))
+            return CreateAccountPayload(
+                account=None, user_errors=user_errors(_not_found("parentId"))
+            )
         ctx = info.context
-        new = accounts.NewAccount(parent, name, login, password, email, provisioning, sip_management)
-        row, problems = await accounts.create_account(ctx.db, ctx.services, ctx.require_viewer(), new)
+        new = accounts.NewAccount(
+            parent, name, login, password, email, provisioning, sip_management
+        )
+        row, problems = await accounts.create_account(
+            ctx.db, ctx.services, ctx.require_viewer(), new
+        )
         return CreateAccountPayload(
-            account=row and AccountType.from_row(row), user_errors=user_errors(problems)
+            account=None if row is None else AccountType.from_row(row),
+            user_errors=user_errors(problems),
         )
 
     @strawberry.mutation(
@@ -218,7 +237,7 @@ class AccountMutations:
     async def update_account(
         self,
         info: Info,
-        id: strawberry.ID,  # noqa: A002
+        id: strawberry.ID,
         name: str | None = None,
         login: str | None = None,
         password: str | None = None,
@@ -234,7 +253,8 @@ class AccountMutations:
             ctx.db, ctx.services, ctx.require_viewer(), account_id, changes
         )
         return UpdateAccountPayload(
-            account=row and AccountType.from_row(row), user_errors=user_errors(problems)
+            account=None if row is None else AccountType.from_row(row),
+            user_errors=user_errors(problems),
         )
 
     @strawberry.mutation(
@@ -244,31 +264,36 @@ class AccountMutations:
     async def set_account_permissions(
         self,
         info: Info,
-        id: strawberry.ID,  # noqa: A002
-        provisioning: LevelEnum | None = None,
+        id: strawberry.ID,
+        provisioning: ProvisioningLevel | None = None,
         sip_management: bool | None = None,
     ) -> SetAccountPermissionsPayload:
         account_id = decode_id(id, "Account")
         if account_id is None:
-            return SetAccountPermissionsPayload(account=None, user_errors=user_errors(_not_found("id")))
+            return SetAccountPermissionsPayload(
+                account=None, user_errors=user_errors(_not_found("id"))
+            )
         ctx = info.context
         row, problems = await accounts.set_account_permissions(
             ctx.db, ctx.require_viewer(), account_id, provisioning, sip_management
         )
         return SetAccountPermissionsPayload(
-            account=row and AccountType.from_row(row), user_errors=user_errors(problems)
+            account=None if row is None else AccountType.from_row(row),
+            user_errors=user_errors(problems),
         )
 
     @strawberry.mutation(
         description="Delete an account below you; refused while it has child accounts.",
         permission_classes=[IsAuthenticated],
     )
-    async def delete_account(self, info: Info, id: strawberry.ID) -> DeleteAccountPayload:  # noqa: A002
+    async def delete_account(self, info: Info, id: strawberry.ID) -> DeleteAccountPayload:
         account_id = decode_id(id, "Account")
         problems = (
             _not_found("id")
             if account_id is None
-            else await accounts.delete_account(info.context.db, info.context.require_viewer(), account_id)
+            else await accounts.delete_account(
+                info.context.db, info.context.require_viewer(), account_id
+            )
         )
         return DeleteAccountPayload(
             deleted_account_id=None if problems else id, user_errors=user_errors(problems)

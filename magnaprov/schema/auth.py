@@ -17,12 +17,16 @@ from magnaprov.schema.permissions import IsAuthenticated
 __all__ = ["AuthMutations", "AuthQueries"]
 
 
-@strawberry.type(description="A named, long-lived token for scripts; its value is never shown again.")
+@strawberry.type(
+    description="A named, long-lived token for scripts; its value is never shown again."
+)
 class ApiToken:
     id: strawberry.ID = strawberry.field(description="Global ID, for revokeApiToken.")
     name: str = strawberry.field(description="What the token is for.")
     created_at: datetime = strawberry.field(description="When it was created.")
-    expires_at: datetime | None = strawberry.field(description="When it stops working; null: never.")
+    expires_at: datetime | None = strawberry.field(
+        description="When it stops working; null: never."
+    )
 
     @classmethod
     def from_row(cls, row: AccessToken) -> ApiToken:
@@ -56,13 +60,17 @@ class CreateApiTokenPayload:
 
 @strawberry.type(description="Result of revokeApiToken.")
 class RevokeApiTokenPayload:
-    revoked_token_id: strawberry.ID | None = strawberry.field(description="ID of the revoked token.")
+    revoked_token_id: strawberry.ID | None = strawberry.field(
+        description="ID of the revoked token."
+    )
     user_errors: list[UserError] = strawberry.field(description="Input problems; empty on success.")
 
 
 @strawberry.type
 class AuthQueries:
-    @strawberry.field(description="The viewer's API tokens, newest first.", permission_classes=[IsAuthenticated])
+    @strawberry.field(
+        description="The viewer's API tokens, newest first.", permission_classes=[IsAuthenticated]
+    )
     async def api_tokens(self, info: Info) -> list[ApiToken]:
         async with info.context.db.reading() as session:
             rows = await auth.list_api_tokens(session, info.context.require_viewer())
@@ -75,12 +83,14 @@ class AuthMutations:
     async def login(self, info: Info, login: str, password: str) -> LoginPayload:
         issued, problems = await auth.login(info.context.db, info.context.services, login, password)
         return LoginPayload(
-            token=issued and issued.token,
-            expires_at=issued and issued.row.expires_at,
+            token=None if issued is None else issued.token,
+            expires_at=None if issued is None else issued.row.expires_at,
             user_errors=user_errors(problems),
         )
 
-    @strawberry.mutation(description="End the session the request came with.", permission_classes=[IsAuthenticated])
+    @strawberry.mutation(
+        description="End the session the request came with.", permission_classes=[IsAuthenticated]
+    )
     async def logout(self, info: Info) -> LogoutPayload:
         async with info.context.db.writing() as session:
             await auth.logout(session, info.context.require_viewer())
@@ -98,20 +108,24 @@ class AuthMutations:
                 session, info.context.require_viewer(), name, expires_in_days
             )
         return CreateApiTokenPayload(
-            token=issued and issued.token,
-            api_token=issued and ApiToken.from_row(issued.row),
+            token=None if issued is None else issued.token,
+            api_token=None if issued is None else ApiToken.from_row(issued.row),
             user_errors=user_errors(problems),
         )
 
-    @strawberry.mutation(description="Revoke one of your API tokens at once.", permission_classes=[IsAuthenticated])
-    async def revoke_api_token(self, info: Info, id: strawberry.ID) -> RevokeApiTokenPayload:  # noqa: A002
+    @strawberry.mutation(
+        description="Revoke one of your API tokens at once.", permission_classes=[IsAuthenticated]
+    )
+    async def revoke_api_token(self, info: Info, id: strawberry.ID) -> RevokeApiTokenPayload:
         token_id = decode_id(id, "ApiToken")
         if token_id is None:
             problems = Problems()
             problems.add("id", ErrorCode.NOT_FOUND, "No such API token.")
         else:
             async with info.context.db.writing() as session:
-                problems = await auth.revoke_api_token(session, info.context.require_viewer(), token_id)
+                problems = await auth.revoke_api_token(
+                    session, info.context.require_viewer(), token_id
+                )
         return RevokeApiTokenPayload(
             revoked_token_id=None if problems else id, user_errors=user_errors(problems)
         )

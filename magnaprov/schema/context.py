@@ -17,8 +17,9 @@ class NotAuthenticated(ExpectedError):
     """The operation needs a valid bearer token and the request had none."""
 
     def __init__(self) -> None:
-        super().__init__("Authentication required: send 'Authorization: Bearer <token>'.",
-                         "UNAUTHENTICATED")
+        super().__init__(
+            "Authentication required: send 'Authorization: Bearer <token>'.", "UNAUTHENTICATED"
+        )
 
 
 @dataclass(slots=True)

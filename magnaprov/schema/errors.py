@@ -7,9 +7,11 @@ import strawberry
 from magnaprov.resolvers import ErrorCode, Problems
 from magnaprov.resolvers import UserError as UserErrorData
 
-__all__ = ["UserError", "UserErrorCode", "user_errors"]
+__all__ = ["UserError", "user_errors"]
 
-UserErrorCode = strawberry.enum(ErrorCode, name="UserErrorCode", description="Why an input was refused.")
+UserErrorCode = strawberry.enum(
+    ErrorCode, name="UserErrorCode", description="Why an input was refused."
+)
 
 
 @strawberry.type(description="A problem with the input of a mutation; nothing was saved.")
@@ -17,7 +19,7 @@ class UserError:
     field: str | None = strawberry.field(
         description="The input field at fault (camelCase), or null for the call as a whole."
     )
-    code: UserErrorCode = strawberry.field(description="Stable, machine-readable reason.")
+    code: ErrorCode = strawberry.field(description="Stable, machine-readable reason.")
     message: str = strawberry.field(description="Human-readable explanation.")
 
     @classmethod

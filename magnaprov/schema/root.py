@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import strawberry
 from graphql import GraphQLError
@@ -23,7 +23,6 @@ from strawberry.types import ExecutionContext
 from magnaprov.resolvers import ExpectedError
 from magnaprov.schema.accounts import AccountMutations, AccountQueries
 from magnaprov.schema.auth import AuthMutations, AuthQueries
-from magnaprov.schema.context import Context
 from magnaprov.settings import Settings
 
 __all__ = ["Mutation", "Query", "build_schema"]
@@ -50,16 +49,6 @@ def should_mask(error: GraphQLError) -> bool:
     return True
 
 
-class CloseSession(SchemaExtension):
-    """Release the request's database session once the operation is done."""
-
-    async def on_operation(self) -> AsyncIterator[None]:
-        yield
-        context = self.execution_context.context
-        if isinstance(context, Context):
-            await context.db.close()
-
-
 class Schema(strawberry.Schema):
     """Strawberry's schema, quiet about expected refusals.
 
@@ -78,7 +67,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     # Factories, not instances: each request gets fresh extensions (the parse and validation
     # caches are shared module-level LRUs, so caching still spans requests).
     extensions: list[Callable[[], SchemaExtension]] = [
-        CloseSession,
         lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
         lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),

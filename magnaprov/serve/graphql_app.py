@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
@@ -16,6 +17,8 @@ from magnaprov.resolvers.auth import authenticate
 from magnaprov.schema import Context
 
 __all__ = ["GraphQLEndpoint", "bearer_token"]
+
+_DB_STATE_KEY = "magnaprov_db"
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -40,15 +43,32 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         self._session_factory = session_factory
         self._services = services
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Strawberry's own hooks are skipped on some early failures (a query that fails
+        # validation), so the session is released here, whatever happened inside.
+        state = scope.setdefault("state", {})
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            db = state.pop(_DB_STATE_KEY, None)
+            if isinstance(db, RequestDatabase):
+                await db.close()
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         session = self._session_factory()
         db = RequestDatabase(session)
+        request.state.magnaprov_db = db
         async with db.reading():
             viewer = await authenticate(session, bearer_token(request.headers.get("authorization")))
         # Everything this request reads is confined to the viewer's subtree from here on.
         set_tree_scope(session.sync_session, viewer.tree_path if viewer else "/nobody/")
         client = request.client.host if request.client else None
-        return Context(db=db, services=self._services, viewer=viewer, loaders=Loaders(db),
-                       client_address=client)
+        return Context(
+            db=db,
+            services=self._services,
+            viewer=viewer,
+            loaders=Loaders(db),
+            client_address=client,
+        )

@@ -24,7 +24,9 @@ def health_endpoint(engine: AsyncEngine) -> Callable[[Request], Awaitable[JSONRe
             async with asyncio.timeout(PROBE_TIMEOUT_SECONDS), engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
         except (SQLAlchemyError, OSError, TimeoutError):
-            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+            return JSONResponse(
+                {"status": "unavailable", "database": "unreachable"}, status_code=503
+            )
         return JSONResponse({"status": "ok", "database": "ok"})
 
     return healthz

@@ -7,9 +7,9 @@ import re
 __all__ = [
     "MAX_PASSWORD_LENGTH",
     "MIN_PASSWORD_LENGTH",
+    "email_problem",
     "fold_login",
     "login_problem",
-    "email_problem",
     "password_problem",
 ]
 

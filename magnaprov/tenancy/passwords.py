@@ -38,7 +38,7 @@ class PasswordHasher:
             return await asyncio.to_thread(self._verify_sync, password_hash, password)
 
     async def spend_equal_time(self, password: str) -> None:
-        """Do the work of a verification for a login that does not exist, so timing tells nothing."""
+        """Verify against a dummy hash for an unknown login, so timing tells nothing."""
         if self._dummy_hash is None:
             self._dummy_hash = await self.hash("no account has this password")
         await self.verify(self._dummy_hash, password)
