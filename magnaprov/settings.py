@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,6 +21,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
 
     admin_password: SecretStr | None = None
+    # Keys for retrievable secrets: `id:base64key` entries, primary first, from the environment;
+    # otherwise the key file, created with one random key on first start.
+    secrets_keys: SecretStr | None = None
+    secrets_key_file: Path = Path("magnaprov.key")
     session_ttl_hours: int = Field(default=12, ge=1, le=24 * 90)
 
     # argon2id cost; the defaults follow RFC 9106's second recommended option.

@@ -10,6 +10,7 @@ skip would hide a failure and is turned into one.
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -34,6 +35,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "MAGNAPROV_TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# A fixed keyring for the secrets of test rows (never used outside tests).
+TEST_KEYRING = "testkey1:" + base64.b64encode(bytes(range(32))).decode()
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
@@ -44,6 +47,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "argon2_memory_kib": 64,
         "argon2_parallelism": 1,
         "password_hash_concurrency": 4,
+        "secrets_keys": TEST_KEYRING,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from magnaprov.db import Account, Role
+from conftest import TEST_KEYRING
 from magnaprov.resolvers.bootstrap import ensure_admin
 
 COMMAND = [sys.executable, "-m", "magnaprov.cli"]
@@ -23,6 +24,7 @@ def run_cli(*args: str, database_url: str, **env: str) -> subprocess.CompletedPr
         "MAGNAPROV_ARGON2_TIME_COST": "1",
         "MAGNAPROV_ARGON2_MEMORY_KIB": "64",
         "MAGNAPROV_ARGON2_PARALLELISM": "1",
+        "MAGNAPROV_SECRETS_KEYS": TEST_KEYRING,
         **env,
     }
     environment.pop(

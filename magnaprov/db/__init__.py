@@ -3,18 +3,26 @@
 from magnaprov.db.access_token import AccessToken, TokenKind
 from magnaprov.db.account import Account
 from magnaprov.db.base import Base, InTenantTree, utcnow
+from magnaprov.db.extension import Extension, ExtensionType
+from magnaprov.db.sip_preferences import DEFAULT_CODECS, Codec, DtmfMode, SipPreferences
 from magnaprov.db.engine import create_engine, create_session_factory, is_sqlite
 from magnaprov.db.roles import ProvisioningLevel, Role, child_role
 from magnaprov.db.scoping import UNSCOPED, set_tree_scope
 
 __all__ = [
     "UNSCOPED",
+    "DEFAULT_CODECS",
     "AccessToken",
     "Account",
     "Base",
+    "Codec",
+    "DtmfMode",
+    "Extension",
+    "ExtensionType",
     "InTenantTree",
     "ProvisioningLevel",
     "Role",
+    "SipPreferences",
     "TokenKind",
     "child_role",
     "create_engine",

@@ -39,6 +39,8 @@ class Account(InTenantTree, Base):
         Enum(ProvisioningLevel, native_enum=False, length=8), default=ProvisioningLevel.NONE
     )
     sip_management: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Viewer preference: go straight to provisioning after adding an extension.
+    provision_new_extensions: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 

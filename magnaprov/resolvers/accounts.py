@@ -8,11 +8,13 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from magnaprov.db import UNSCOPED, Account, ProvisioningLevel, Role, child_role, utcnow
+from magnaprov.db import UNSCOPED, Account, Extension, ProvisioningLevel, Role, child_role, utcnow
 from magnaprov.resolvers.database import RequestDatabase
 from magnaprov.resolvers.errors import ErrorCode, Problems
 from magnaprov.resolvers.pagination import Page, paginate
+from magnaprov.resolvers.search import like_pattern
 from magnaprov.resolvers.services import Services
+from magnaprov.resolvers.sip_preferences import follow_interface_password
 from magnaprov.tenancy import (
     Permissions,
     Viewer,
@@ -62,12 +64,6 @@ class AccountChanges:
     email: str | None = None
 
 
-def like_pattern(text: str) -> str:
-    """A LIKE pattern matching `text` anywhere, with its wildcards taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 async def list_accounts(
     session: AsyncSession,
     *,
@@ -84,7 +80,7 @@ async def list_accounts(
     if parent_id is not None:
         statement = statement.where(Account.parent_id == parent_id)
     if search:
-        pattern = like_pattern(search.strip().casefold())
+        pattern = like_pattern(search)
         statement = statement.where(
             or_(
                 func.lower(Account.name).like(pattern, escape="\\"),
@@ -202,8 +198,11 @@ async def update_account(
             account.login_key = fold_login(changes.login)
         if changes.email is not None:
             account.email = email or None
-        if password_hash is not None:
+        if password_hash is not None and changes.password is not None:
             account.password_hash = password_hash
+            await follow_interface_password(
+                session, services.secrets, account.id, changes.password
+            )
         account.updated_at = utcnow()
         try:
             await session.commit()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from magnaprov.settings import Settings
 from magnaprov.tenancy.passwords import PasswordHasher
+from magnaprov.tenancy.secrets import SecretBox, load_keyring
 
 __all__ = ["Services"]
 
@@ -16,6 +17,7 @@ class Services:
 
     settings: Settings
     hasher: PasswordHasher
+    secrets: SecretBox
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -26,4 +28,6 @@ class Services:
             parallelism=settings.argon2_parallelism,
             concurrency=settings.password_hash_concurrency,
         )
-        return cls(settings=settings, hasher=hasher)
+        keys = settings.secrets_keys.get_secret_value() if settings.secrets_keys else None
+        secrets = SecretBox(load_keyring(keys, settings.secrets_key_file))
+        return cls(settings=settings, hasher=hasher, secrets=secrets)

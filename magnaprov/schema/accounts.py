@@ -102,6 +102,12 @@ class AccountType(Node):
         )
 
     @strawberry.field(
+        description="Preference: go straight to provisioning after adding each extension."
+    )
+    def provision_new_extensions(self) -> bool:
+        return self.row.provision_new_extensions
+
+    @strawberry.field(
         description="Whether the viewer may change this account's permissions or delete it."
     )
     def viewer_can_manage(self, info: Info) -> bool:

@@ -23,6 +23,8 @@ from strawberry.types import ExecutionContext
 from magnaprov.resolvers import ExpectedError
 from magnaprov.schema.accounts import AccountMutations, AccountQueries
 from magnaprov.schema.auth import AuthMutations, AuthQueries
+from magnaprov.schema.extensions import ExtensionMutations, ExtensionQueries
+from magnaprov.schema.sip_preferences import SipPreferencesMutations
 from magnaprov.settings import Settings
 
 __all__ = ["Mutation", "Query", "build_schema"]
@@ -31,12 +33,12 @@ log = logging.getLogger("magnaprov.graphql")
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query(AccountQueries, AuthQueries):
+class Query(AccountQueries, ExtensionQueries, AuthQueries):
     pass
 
 
 @strawberry.type(description="Everything that can be changed.")
-class Mutation(AuthMutations, AccountMutations):
+class Mutation(AuthMutations, AccountMutations, ExtensionMutations, SipPreferencesMutations):
     pass
 
 

@@ -5,6 +5,7 @@ from magnaprov.tenancy.credentials import (
     fold_login,
     login_problem,
     password_problem,
+    phone_password_problem,
 )
 from magnaprov.tenancy.passwords import PasswordHasher
 from magnaprov.tenancy.permissions import (
@@ -15,6 +16,7 @@ from magnaprov.tenancy.permissions import (
     is_strict_ancestor,
     is_within,
 )
+from magnaprov.tenancy.secrets import SecretBox, SecretDecryptionError
 from magnaprov.tenancy.tokens import hash_token, new_token
 from magnaprov.tenancy.viewer import Viewer
 
@@ -22,6 +24,8 @@ __all__ = [
     "PasswordHasher",
     "PermissionRow",
     "Permissions",
+    "SecretBox",
+    "SecretDecryptionError",
     "Viewer",
     "can_grant",
     "effective_permissions",
@@ -33,4 +37,5 @@ __all__ = [
     "login_problem",
     "new_token",
     "password_problem",
+    "phone_password_problem",
 ]

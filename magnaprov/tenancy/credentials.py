@@ -11,6 +11,7 @@ __all__ = [
     "fold_login",
     "login_problem",
     "password_problem",
+    "phone_password_problem",
 ]
 
 MIN_PASSWORD_LENGTH = 10
@@ -47,6 +48,33 @@ def password_problem(password: str, login: str | None = None) -> str | None:
         return "Password must not contain the login."
     if len(set(password)) < 5:
         return "Password must use at least 5 different characters."
+    return None
+
+
+MIN_PHONE_PASSWORD_LENGTH = 10
+MAX_PHONE_PASSWORD_LENGTH = 64
+_PHONE_PASSWORD_CHARACTERS = re.compile(r"[!-~]+")  # printable ASCII, no spaces
+
+
+def phone_password_problem(password: str, forbidden: tuple[str, ...] = ()) -> str | None:
+    """Why `password` is too weak for a SIP line, or None.
+
+    SIP passwords are typed on phone keypads and guessed by registration scanners all day:
+    long, mixed and free of the extension's own number.
+    """
+    rules = (
+        f"Phone password must be {MIN_PHONE_PASSWORD_LENGTH}-{MAX_PHONE_PASSWORD_LENGTH} "
+        "printable characters without spaces, with a lower-case letter, an upper-case letter "
+        "and a digit, and must not contain the extension number or the login."
+    )
+    if not MIN_PHONE_PASSWORD_LENGTH <= len(password) <= MAX_PHONE_PASSWORD_LENGTH:
+        return rules
+    if not _PHONE_PASSWORD_CHARACTERS.fullmatch(password):
+        return rules
+    if not (re.search(r"[a-z]", password) and re.search(r"[A-Z]", password) and re.search(r"\d", password)):
+        return rules
+    if any(word and word.casefold() in password.casefold() for word in forbidden):
+        return rules
     return None
 
 
