@@ -1,4 +1,4 @@
-"""The `magnaprov` command: serve, migrate, create-admin, demo."""
+"""The `magnaprov` command: serve, migrate, create-admin, demo, rotate-key."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from magnaprov.db.migrations import upgrade_to_head
 from magnaprov.resolvers import Services
 from magnaprov.resolvers.bootstrap import ADMIN_LOGIN, ensure_admin, reset_admin_password
 from magnaprov.resolvers.demo import DemoLogin, create_demo_tree
+from magnaprov.resolvers.secret_rotation import reencrypt_all
 from magnaprov.settings import Settings, get_settings
+from magnaprov.tenancy.secrets import SecretBox, load_keyring, parse_keyring, write_key_file
 
 __all__ = ["app"]
 
@@ -76,6 +78,41 @@ def demo() -> None:
     typer.echo(f"{'role':<13} {'name':<20} {'login':<14} password")
     for entry in logins:
         typer.echo(f"{entry.role.value:<13} {entry.name:<20} {entry.login:<14} {entry.password}")
+
+
+@app.command("rotate-key")
+def rotate_key() -> None:
+    """Re-encrypt every stored secret with a new key (or with the primary key given in
+    MAGNAPROV_SECRETS_KEYS) and report how many were re-encrypted."""
+    settings = get_settings()
+    _migrate(settings)
+    counts = asyncio.run(_rotate(settings))
+    for label, count in counts.items():
+        typer.echo(f"{label}: {count} re-encrypted")
+    typer.echo(f"Total: {sum(counts.values())} secrets now under the primary key.")
+
+
+async def _rotate(settings: Settings) -> dict[str, int]:
+    from_environment = settings.secrets_keys is not None
+    current = (
+        parse_keyring(settings.secrets_keys.get_secret_value())
+        if settings.secrets_keys
+        else load_keyring(None, settings.secrets_key_file)
+    )
+    # With a key file: add a new primary first (the old key stays until every secret moved),
+    # so a crash mid-way leaves a keyring that still opens every row.
+    keyring = current if from_environment else current.with_new_primary()
+    if not from_environment:
+        write_key_file(settings.secrets_key_file, keyring)
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            counts = await reencrypt_all(session, SecretBox(keyring))
+    finally:
+        await engine.dispose()
+    if not from_environment:
+        write_key_file(settings.secrets_key_file, keyring.only_primary())
+    return counts
 
 
 def _migrate(settings: Settings) -> None:

@@ -8,10 +8,10 @@ import sys
 from typing import Any
 
 import pytest
+from conftest import TEST_KEYRING
 from sqlalchemy import select
 
 from magnaprov.db import Account, Role
-from conftest import TEST_KEYRING
 from magnaprov.resolvers.bootstrap import ensure_admin
 
 COMMAND = [sys.executable, "-m", "magnaprov.cli"]

@@ -3,15 +3,15 @@
 from magnaprov.db.access_token import AccessToken, TokenKind
 from magnaprov.db.account import Account
 from magnaprov.db.base import Base, InTenantTree, utcnow
-from magnaprov.db.extension import Extension, ExtensionType
-from magnaprov.db.sip_preferences import DEFAULT_CODECS, Codec, DtmfMode, SipPreferences
 from magnaprov.db.engine import create_engine, create_session_factory, is_sqlite
+from magnaprov.db.extension import Extension, ExtensionType
 from magnaprov.db.roles import ProvisioningLevel, Role, child_role
 from magnaprov.db.scoping import UNSCOPED, set_tree_scope
+from magnaprov.db.sip_preferences import DEFAULT_CODECS, Codec, DtmfMode, SipPreferences
 
 __all__ = [
-    "UNSCOPED",
     "DEFAULT_CODECS",
+    "UNSCOPED",
     "AccessToken",
     "Account",
     "Base",

@@ -200,9 +200,7 @@ async def update_account(
             account.email = email or None
         if password_hash is not None and changes.password is not None:
             account.password_hash = password_hash
-            await follow_interface_password(
-                session, services.secrets, account.id, changes.password
-            )
+            await follow_interface_password(session, services.secrets, account.id, changes.password)
         account.updated_at = utcnow()
         try:
             await session.commit()
@@ -242,22 +240,16 @@ async def set_account_permissions(
 
 
 async def delete_account(db: RequestDatabase, viewer: Viewer, account_id: int) -> Problems:
-    """Delete an account below the viewer that has no child accounts left."""
+    """Delete an account below the viewer that has no child accounts or extensions left."""
     problems = Problems()
     async with db.writing() as session:
         account = await get_account(session, account_id)
         if account is None or not viewer.manages(account.tree_path):
             problems.add("id", ErrorCode.NOT_FOUND, "No such account.")
             return problems
-        children = await session.scalar(
-            select(func.count()).select_from(Account).where(Account.parent_id == account.id)
-        )
-        if children:
-            problems.add(
-                "id",
-                ErrorCode.HAS_CHILDREN,
-                f"This account still has {children} child account(s); delete them first.",
-            )
+        blocker = await _what_blocks_deletion(session, account)
+        if blocker:
+            problems.add("id", ErrorCode.HAS_CHILDREN, blocker)
             return problems
         await session.delete(account)
         await session.commit()
@@ -265,6 +257,21 @@ async def delete_account(db: RequestDatabase, viewer: Viewer, account_id: int) -
 
 
 _GRANT_MESSAGE = "You cannot grant more than your own effective permission."
+
+
+async def _what_blocks_deletion(session: AsyncSession, account: Account) -> str | None:
+    """Why `account` cannot go yet: it still has child accounts or extensions."""
+    children = await session.scalar(
+        select(func.count()).select_from(Account).where(Account.parent_id == account.id)
+    )
+    if children:
+        return f"This account still has {children} child account(s); delete them first."
+    extensions = await session.scalar(
+        select(func.count()).select_from(Extension).where(Extension.owner_id == account.id)
+    )
+    if extensions:
+        return f"This account still owns {extensions} extension(s); delete them first."
+    return None
 
 
 def _check_name(name: str, problems: Problems) -> str:

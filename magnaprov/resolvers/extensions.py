@@ -135,20 +135,27 @@ async def create_extension(
         provision_next = await _provision_new_extensions(session, viewer)
     if problems or owner is None or organization is None:
         return None, problems
+    # Plain values: a failed attempt rolls back, which expires every loaded row.
+    owner_id, owner_path = owner.id, owner.tree_path
+    organization_id, code = organization.id, organization.code
     for _attempt in range(_AUTO_NUMBER_ATTEMPTS):
         async with db.writing() as session:
-            number = new.number or await _next_number(session, organization.id)
+            number = new.number or await _next_number(session, organization_id)
             if number is None:
-                problems.add("number", ErrorCode.LIMIT_REACHED, "All 999 numbers of this organization are used.")
+                problems.add(
+                    "number",
+                    ErrorCode.LIMIT_REACHED,
+                    "All 999 numbers of this organization are used.",
+                )
                 return None, problems
             extension = Extension(
-                owner_id=owner.id,
-                organization_id=organization.id,
-                tree_path=owner.tree_path,
+                owner_id=owner_id,
+                organization_id=organization_id,
+                tree_path=owner_path,
                 type=new.type,
                 name=name,
                 number=number,
-                full_number=f"{organization.code}*{number}",
+                full_number=f"{code}*{number}",
                 provisioning=level,
                 chat_server_access=new.chat_server_access,
             )
@@ -160,10 +167,16 @@ async def create_extension(
                 await session.commit()
             except IntegrityError:
                 if new.number is not None:
-                    problems.add("number", ErrorCode.TAKEN, f"Number {number} is already used in this organization.")
+                    problems.add(
+                        "number",
+                        ErrorCode.TAKEN,
+                        f"Number {number} is already used in this organization.",
+                    )
                     return None, problems
                 continue  # another request took the same automatic number: take the next one
-        message = f"Extension {extension.name} ({extension.full_number}) has been successfully added."
+        message = (
+            f"Extension {extension.name} ({extension.full_number}) has been successfully added."
+        )
         return CreatedExtension(extension, message, provision_next), problems
     problems.add("number", ErrorCode.TAKEN, "Could not reserve a free number; try again.")
     return None, problems
@@ -198,7 +211,11 @@ async def update_extension(
         try:
             await session.commit()
         except IntegrityError:
-            problems.add("number", ErrorCode.TAKEN, f"Number {changes.number} is already used in this organization.")
+            problems.add(
+                "number",
+                ErrorCode.TAKEN,
+                f"Number {changes.number} is already used in this organization.",
+            )
             return None, problems
     return extension, problems
 
@@ -232,7 +249,9 @@ def _check_name(name: str, problems: Problems) -> str:
     elif len(name) > MAX_NAME:
         problems.add("name", ErrorCode.TOO_LONG, f"Name must be at most {MAX_NAME} characters.")
     elif any(ord(character) < 32 for character in name):
-        problems.add("name", ErrorCode.INVALID, "Name must not contain line breaks or control characters.")
+        problems.add(
+            "name", ErrorCode.INVALID, "Name must not contain line breaks or control characters."
+        )
     return name
 
 
@@ -249,7 +268,8 @@ def _check_level(
         return own
     if not viewer.is_admin and wanted.rank > own.rank:
         problems.add(
-            "provisioning", ErrorCode.GRANT_EXCEEDS_OWN,
+            "provisioning",
+            ErrorCode.GRANT_EXCEEDS_OWN,
             "You cannot allow more provisioning than your own effective permission.",
         )
     return wanted
@@ -292,7 +312,18 @@ async def _provision_new_extensions(session: AsyncSession, viewer: Viewer) -> bo
 
 
 async def _next_number(session: AsyncSession, organization_id: int) -> str | None:
-    """The number after the organization's highest; the lowest gap once 999 is taken."""
+    """The number after the organization's highest; the lowest gap once 999 is taken.
+
+    Locks the organization's row first (PostgreSQL; SQLite's IMMEDIATE transaction already
+    serializes writers), so concurrent automatic numbering in one organization takes turns
+    instead of colliding; the unique constraint still guards explicitly chosen numbers.
+    """
+    await session.execute(
+        select(Account.id)
+        .where(Account.id == organization_id)
+        .with_for_update()
+        .execution_options(**UNSCOPED)
+    )
     used = set(
         await session.scalars(
             select(Extension.number)

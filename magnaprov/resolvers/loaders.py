@@ -30,7 +30,9 @@ class Loaders:
             by_id = {row.id: row for row in rows}
         return [by_id.get(account_id) for account_id in ids]
 
-    async def _load_sip_preferences(self, extension_ids: list[int]) -> Sequence[SipPreferences | None]:
+    async def _load_sip_preferences(
+        self, extension_ids: list[int]
+    ) -> Sequence[SipPreferences | None]:
         async with self._db.reading() as session:
             rows = await session.scalars(
                 select(SipPreferences).where(SipPreferences.extension_id.in_(extension_ids))

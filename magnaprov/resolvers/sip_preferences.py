@@ -68,7 +68,11 @@ LIMITED_FIELDS = frozenset(
 
 def sip_access(viewer: Viewer) -> SipAccess:
     """FULL for the admin and for viewers with effective SIP management, else LIMITED."""
-    return SipAccess.FULL if viewer.is_admin or viewer.permissions.sip_management else SipAccess.LIMITED
+    return (
+        SipAccess.FULL
+        if viewer.is_admin or viewer.permissions.sip_management
+        else SipAccess.LIMITED
+    )
 
 
 def _camel(name: str) -> str:
@@ -87,14 +91,19 @@ async def update_sip_preferences(
             problems.add("extensionId", ErrorCode.NOT_FOUND, "No such extension.")
             return None, problems
         if not extension.is_phone_terminal:
-            problems.add("extensionId", ErrorCode.INVALID, "Only phone terminal extensions have SIP preferences.")
+            problems.add(
+                "extensionId",
+                ErrorCode.INVALID,
+                "Only phone terminal extensions have SIP preferences.",
+            )
             return None, problems
         owner = await _owner(session, extension)
     if sip_access(viewer) is SipAccess.LIMITED:
         for field in fields(changes):
             if field.name not in LIMITED_FIELDS and getattr(changes, field.name) is not None:
                 problems.add(
-                    _camel(field.name), ErrorCode.NOT_ALLOWED,
+                    _camel(field.name),
+                    ErrorCode.NOT_ALLOWED,
                     "Changing this needs the Phone extension SIP management permission.",
                 )
     new_password = await _check_passwords(services, changes, extension, owner, problems)
@@ -109,11 +118,15 @@ async def update_sip_preferences(
             preferences = SipPreferences(extension_id=extension.id)
             session.add(preferences)
         if new_password is not None:
-            preferences.phone_password = services.secrets.encrypt(new_password, preferences.password_identity())
+            preferences.phone_password = services.secrets.encrypt(
+                new_password, preferences.password_identity()
+            )
         if changes.use_interface_password is not None:
             preferences.use_interface_password = changes.use_interface_password
         elif changes.phone_password is not None:
-            preferences.use_interface_password = False  # a typed password replaces the interface one
+            preferences.use_interface_password = (
+                False  # a typed password replaces the interface one
+            )
         _apply_simple(preferences, changes, description, codecs, networks)
         preferences.updated_at = utcnow()
         await session.commit()
@@ -143,22 +156,26 @@ async def follow_interface_password(
 
 
 async def _owner(session: AsyncSession, extension: Extension) -> Account:
-    owner = (
+    return (
         await session.scalars(
             select(Account).where(Account.id == extension.owner_id).execution_options(**UNSCOPED)
         )
     ).one()
-    return owner
 
 
 async def _check_passwords(
-    services: Services, changes: SipChanges, extension: Extension, owner: Account, problems: Problems
+    services: Services,
+    changes: SipChanges,
+    extension: Extension,
+    owner: Account,
+    problems: Problems,
 ) -> str | None:
     """The clear phone password to store, if the call sets one."""
     if changes.use_interface_password:
         if changes.phone_password is not None:
             problems.add(
-                "phonePassword", ErrorCode.INVALID,
+                "phonePassword",
+                ErrorCode.INVALID,
                 "Give either a phone password or the interface password, not both.",
             )
             return None
@@ -166,17 +183,22 @@ async def _check_passwords(
             owner.password_hash, changes.interface_password
         ):
             problems.add(
-                "interfacePassword", ErrorCode.INVALID_CREDENTIALS,
+                "interfacePassword",
+                ErrorCode.INVALID_CREDENTIALS,
                 "Enter the current interface password of the extension's owner.",
             )
             return None
         return changes.interface_password
     if changes.phone_password is None:
         if changes.phone_password_confirmation is not None:
-            problems.add("phonePassword", ErrorCode.REQUIRED, "Enter the phone password to confirm.")
+            problems.add(
+                "phonePassword", ErrorCode.REQUIRED, "Enter the phone password to confirm."
+            )
         return None
     if changes.phone_password != changes.phone_password_confirmation:
-        problems.add("phonePasswordConfirmation", ErrorCode.MISMATCH, "The two phone passwords differ.")
+        problems.add(
+            "phonePasswordConfirmation", ErrorCode.MISMATCH, "The two phone passwords differ."
+        )
     forbidden = (extension.number, extension.full_number, owner.login)
     message = phone_password_problem(changes.phone_password, forbidden)
     if message:
@@ -189,9 +211,15 @@ def _check_description(description: str | None, problems: Problems) -> str | Non
         return None
     description = description.strip()
     if len(description) > MAX_DESCRIPTION:
-        problems.add("equipmentDescription", ErrorCode.TOO_LONG, f"At most {MAX_DESCRIPTION} characters.")
+        problems.add(
+            "equipmentDescription", ErrorCode.TOO_LONG, f"At most {MAX_DESCRIPTION} characters."
+        )
     elif any(ord(character) < 32 for character in description):
-        problems.add("equipmentDescription", ErrorCode.INVALID, "Must not contain line breaks or control characters.")
+        problems.add(
+            "equipmentDescription",
+            ErrorCode.INVALID,
+            "Must not contain line breaks or control characters.",
+        )
     return description
 
 
@@ -209,7 +237,9 @@ def _check_networks(entries: list[str] | None, problems: Problems) -> str | None
     if entries is None:
         return None
     if len(entries) > MAX_NETWORKS:
-        problems.add("allowedRegistrationIps", ErrorCode.TOO_LONG, f"At most {MAX_NETWORKS} entries.")
+        problems.add(
+            "allowedRegistrationIps", ErrorCode.TOO_LONG, f"At most {MAX_NETWORKS} entries."
+        )
         return None
     networks = []
     for entry in entries:
@@ -217,7 +247,8 @@ def _check_networks(entries: list[str] | None, problems: Problems) -> str | None
             networks.append(str(ipaddress.ip_network(entry.strip(), strict=True)))
         except ValueError:
             problems.add(
-                "allowedRegistrationIps", ErrorCode.INVALID,
+                "allowedRegistrationIps",
+                ErrorCode.INVALID,
                 f"{entry!r} is not an IP address or a network such as 192.0.2.0/24 "
                 "(host bits must be zero).",
             )

@@ -20,14 +20,18 @@ from magnaprov.schema.sip_preferences import SipPreferencesType
 
 __all__ = ["ExtensionMutations", "ExtensionQueries", "ExtensionType_"]
 
-strawberry.enum(ExtensionType, description="What an extension reaches; only phone terminals have SIP phones.")
+strawberry.enum(
+    ExtensionType, description="What an extension reaches; only phone terminals have SIP phones."
+)
 
 
 @strawberry.type(name="Extension", description="A phone extension owned by a user account.")
-class ExtensionType_(Node):  # noqa: N801 (the GraphQL name is Extension; the enum holds the plain name)
+class ExtensionType_(Node):
     type: ExtensionType = strawberry.field(description="What the extension reaches.")
     name: str = strawberry.field(description="Display name, e.g. John Smith.")
-    number: str = strawberry.field(description="Three-digit number inside the organization, e.g. 001.")
+    number: str = strawberry.field(
+        description="Three-digit number inside the organization, e.g. 001."
+    )
     full_number: str = strawberry.field(description="Organization code and number, e.g. 0027*001.")
     provisioning: ProvisioningLevel = strawberry.field(
         description='"Allow to provision devices" on this extension.'
@@ -61,11 +65,15 @@ class ExtensionType_(Node):  # noqa: N801 (the GraphQL name is Extension; the en
         organization = await info.context.loaders.account_by_id.load(self.row.organization_id)
         return None if organization is None else AccountType.from_row(organization)
 
-    @strawberry.field(description='"SIP and IM Preferences" with chat server access, else "SIP Preferences".')
+    @strawberry.field(
+        description='"SIP and IM Preferences" with chat server access, else "SIP Preferences".'
+    )
     def sip_preferences_title(self) -> str:
         return "SIP and IM Preferences" if self.row.chat_server_access else "SIP Preferences"
 
-    @strawberry.field(description="SIP preferences; null for extensions other than phone terminals.")
+    @strawberry.field(
+        description="SIP preferences; null for extensions other than phone terminals."
+    )
     async def sip_preferences(self, info: Info) -> SipPreferencesType | None:
         if not self.row.is_phone_terminal:
             return None
@@ -73,7 +81,9 @@ class ExtensionType_(Node):  # noqa: N801 (the GraphQL name is Extension; the en
         viewer = info.context.require_viewer()
         return None if row is None else SipPreferencesType.from_row(row, sip_access(viewer))
 
-    @strawberry.field(description="Whether the viewer may rename, renumber or delete the extension.")
+    @strawberry.field(
+        description="Whether the viewer may rename, renumber or delete the extension."
+    )
     def viewer_can_modify(self, info: Info) -> bool:
         viewer = info.context.viewer
         return viewer is not None and viewer.manages(self.row.tree_path)
@@ -94,10 +104,12 @@ register_node_type("Extension", _fetch_extension)
 class CreateExtensionPayload:
     extension: ExtensionType_ | None = strawberry.field(description="The new extension.")
     message: str | None = strawberry.field(
-        description='Confirmation, e.g. "Extension John Smith (0027*001) has been successfully added."'
+        description="Confirmation, e.g. "
+        '"Extension John Smith (0027*001) has been successfully added."'
     )
     provision_next: bool = strawberry.field(
-        description="The viewer chose to provision every new extension: go to the provisioning step."
+        description="The viewer chose to provision every new extension: "
+        "go to the provisioning step."
     )
     user_errors: list[UserError] = strawberry.field(description="Input problems; empty on success.")
 
@@ -110,7 +122,9 @@ class UpdateExtensionPayload:
 
 @strawberry.type(description="Result of deleteExtension.")
 class DeleteExtensionPayload:
-    deleted_extension_id: strawberry.ID | None = strawberry.field(description="ID of the deleted extension.")
+    deleted_extension_id: strawberry.ID | None = strawberry.field(
+        description="ID of the deleted extension."
+    )
     user_errors: list[UserError] = strawberry.field(description="Input problems; empty on success.")
 
 
@@ -137,7 +151,7 @@ class ExtensionQueries:
         info: Info,
         account_id: strawberry.ID | None = None,
         search: str | None = None,
-        type: ExtensionType | None = None,  # noqa: A002
+        type: ExtensionType | None = None,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[ExtensionType_]:
@@ -153,7 +167,10 @@ class ExtensionQueries:
         permission_classes=[IsAuthenticated],
     )
     async def extension(
-        self, info: Info, id: strawberry.ID | None = None, number: str | None = None  # noqa: A002
+        self,
+        info: Info,
+        id: strawberry.ID | None = None,
+        number: str | None = None,
     ) -> ExtensionType_ | None:
         if id is not None:
             row_id = decode_id(id, "Extension")
@@ -175,7 +192,7 @@ class ExtensionMutations:
         self,
         info: Info,
         owner_id: strawberry.ID,
-        type: ExtensionType,  # noqa: A002
+        type: ExtensionType,
         name: str,
         number: str | None = None,
         provisioning: ProvisioningLevel | None = None,
@@ -184,11 +201,15 @@ class ExtensionMutations:
         owner = decode_id(owner_id, "Account")
         if owner is None:
             return CreateExtensionPayload(
-                extension=None, message=None, provision_next=False,
+                extension=None,
+                message=None,
+                provision_next=False,
                 user_errors=user_errors(_not_found("ownerId", "account")),
             )
         new = extensions.NewExtension(owner, type, name, number, provisioning, chat_server_access)
-        created, problems = await extensions.create_extension(info.context.db, info.context.require_viewer(), new)
+        created, problems = await extensions.create_extension(
+            info.context.db, info.context.require_viewer(), new
+        )
         return CreateExtensionPayload(
             extension=None if created is None else ExtensionType_.from_row(created.extension),
             message=None if created is None else created.message,
@@ -197,13 +218,14 @@ class ExtensionMutations:
         )
 
     @strawberry.mutation(
-        description="Rename or renumber an extension, or set its provisioning level or chat access.",
+        description="Rename or renumber an extension, "
+        "or set its provisioning level or chat access.",
         permission_classes=[IsAuthenticated],
     )
     async def update_extension(
         self,
         info: Info,
-        id: strawberry.ID,  # noqa: A002
+        id: strawberry.ID,
         name: str | None = None,
         number: str | None = None,
         provisioning: ProvisioningLevel | None = None,
@@ -217,26 +239,35 @@ class ExtensionMutations:
             info.context.db, info.context.require_viewer(), row_id, changes
         )
         return UpdateExtensionPayload(
-            extension=None if row is None else ExtensionType_.from_row(row), user_errors=user_errors(problems)
+            extension=None if row is None else ExtensionType_.from_row(row),
+            user_errors=user_errors(problems),
         )
 
     @strawberry.mutation(
         description="Delete an extension with its SIP preferences, device and files.",
         permission_classes=[IsAuthenticated],
     )
-    async def delete_extension(self, info: Info, id: strawberry.ID) -> DeleteExtensionPayload:  # noqa: A002
+    async def delete_extension(self, info: Info, id: strawberry.ID) -> DeleteExtensionPayload:
         row_id = decode_id(id, "Extension")
         problems = (
             _not_found("id")
             if row_id is None
-            else await extensions.delete_extension(info.context.db, info.context.require_viewer(), row_id)
+            else await extensions.delete_extension(
+                info.context.db, info.context.require_viewer(), row_id
+            )
         )
-        return DeleteExtensionPayload(deleted_extension_id=None if problems else id, user_errors=user_errors(problems))
+        return DeleteExtensionPayload(
+            deleted_extension_id=None if problems else id, user_errors=user_errors(problems)
+        )
 
     @strawberry.mutation(
         description="Whether to go straight to provisioning after adding each extension.",
         permission_classes=[IsAuthenticated],
     )
-    async def set_provision_new_extensions(self, info: Info, enabled: bool) -> SetProvisionNewExtensionsPayload:
-        await extensions.set_provision_new_extensions(info.context.db, info.context.require_viewer(), enabled)
+    async def set_provision_new_extensions(
+        self, info: Info, enabled: bool
+    ) -> SetProvisionNewExtensionsPayload:
+        await extensions.set_provision_new_extensions(
+            info.context.db, info.context.require_viewer(), enabled
+        )
         return SetProvisionNewExtensionsPayload(enabled=enabled, user_errors=[])

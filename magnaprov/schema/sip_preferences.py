@@ -20,12 +20,20 @@ __all__ = ["SipPreferencesMutations", "SipPreferencesType"]
 
 log = logging.getLogger("magnaprov.secrets")
 
-strawberry.enum(SipAccess, description="FULL: every SIP field; LIMITED: passwords and equipment description only.")
-strawberry.enum(DtmfMode, description="How key presses travel: RFC 2833 events, in-band audio, SIP INFO, or auto.")
+strawberry.enum(
+    SipAccess,
+    description="FULL: every SIP field; LIMITED: passwords and equipment description only.",
+)
+strawberry.enum(
+    DtmfMode,
+    description="How key presses travel: RFC 2833 events, in-band audio, SIP INFO, or auto.",
+)
 strawberry.enum(Codec, description="An audio codec.")
 
 
-@strawberry.type(name="SipPreferences", description="SIP preferences of a phone-terminal extension.")
+@strawberry.type(
+    name="SipPreferences", description="SIP preferences of a phone-terminal extension."
+)
 class SipPreferencesType:
     sip_access: SipAccess = strawberry.field(
         description="What the viewer may read and write here; LIMITED viewers read null elsewhere."
@@ -35,14 +43,24 @@ class SipPreferencesType:
     )
     equipment_description: str = strawberry.field(description="Free text about the phone.")
     dtmf_mode: DtmfMode | None = strawberry.field(description="DTMF mode (FULL access).")
-    codecs: list[Codec] | None = strawberry.field(description="Codecs in order of preference (FULL access).")
-    nat_keep_alive: bool | None = strawberry.field(description="Send NAT keep-alives (FULL access).")
+    codecs: list[Codec] | None = strawberry.field(
+        description="Codecs in order of preference (FULL access)."
+    )
+    nat_keep_alive: bool | None = strawberry.field(
+        description="Send NAT keep-alives (FULL access)."
+    )
     allowed_registration_ips: list[str] | None = strawberry.field(
         description="Networks the phone may register from; empty: anywhere (FULL access)."
     )
-    presence_publishing: bool | None = strawberry.field(description="Publish presence (FULL access).")
-    direct_media: bool | None = strawberry.field(description="Media flows phone to phone (FULL access).")
-    forced_mwi: bool | None = strawberry.field(description="Force message-waiting indication (FULL access).")
+    presence_publishing: bool | None = strawberry.field(
+        description="Publish presence (FULL access)."
+    )
+    direct_media: bool | None = strawberry.field(
+        description="Media flows phone to phone (FULL access)."
+    )
+    forced_mwi: bool | None = strawberry.field(
+        description="Force message-waiting indication (FULL access)."
+    )
     row: strawberry.Private[SipPreferences]
 
     @classmethod
@@ -68,22 +86,31 @@ class SipPreferencesType:
         if self.row.phone_password is None:
             return None
         try:
-            return info.context.services.secrets.decrypt(self.row.phone_password, self.row.password_identity())
+            return info.context.services.secrets.decrypt(
+                self.row.phone_password, self.row.password_identity()
+            )
         except SecretDecryptionError as error:
-            log.error("phone password of extension %s cannot be decrypted: %s", self.row.extension_id, error)
+            log.error(
+                "phone password of extension %s cannot be decrypted: %s",
+                self.row.extension_id,
+                error,
+            )
             return None
 
 
 @strawberry.type(description="Result of updateSipPreferences.")
 class UpdateSipPreferencesPayload:
-    sip_preferences: SipPreferencesType | None = strawberry.field(description="The preferences as saved.")
+    sip_preferences: SipPreferencesType | None = strawberry.field(
+        description="The preferences as saved."
+    )
     user_errors: list[UserError] = strawberry.field(description="Input problems; empty on success.")
 
 
 @strawberry.type
 class SipPreferencesMutations:
     @strawberry.mutation(
-        description="Change SIP preferences; fields outside the viewer's sipAccess are refused by name.",
+        description="Change SIP preferences; "
+        "fields outside the viewer's sipAccess are refused by name.",
         permission_classes=[IsAuthenticated],
     )
     async def update_sip_preferences(
@@ -109,14 +136,29 @@ class SipPreferencesMutations:
         if row_id is None:
             problems = Problems()
             problems.add("extensionId", ErrorCode.NOT_FOUND, "No such extension.")
-            return UpdateSipPreferencesPayload(sip_preferences=None, user_errors=user_errors(problems))
+            return UpdateSipPreferencesPayload(
+                sip_preferences=None, user_errors=user_errors(problems)
+            )
         changes = sip_preferences.SipChanges(
-            phone_password, phone_password_confirmation, use_interface_password, interface_password,
-            equipment_description, dtmf_mode, codecs, nat_keep_alive, allowed_registration_ips,
-            presence_publishing, direct_media, forced_mwi,
+            phone_password,
+            phone_password_confirmation,
+            use_interface_password,
+            interface_password,
+            equipment_description,
+            dtmf_mode,
+            codecs,
+            nat_keep_alive,
+            allowed_registration_ips,
+            presence_publishing,
+            direct_media,
+            forced_mwi,
         )
-        row, problems = await sip_preferences.update_sip_preferences(ctx.db, ctx.services, viewer, row_id, changes)
+        row, problems = await sip_preferences.update_sip_preferences(
+            ctx.db, ctx.services, viewer, row_id, changes
+        )
         return UpdateSipPreferencesPayload(
-            sip_preferences=None if row is None else SipPreferencesType.from_row(row, sip_preferences.sip_access(viewer)),
+            sip_preferences=None
+            if row is None
+            else SipPreferencesType.from_row(row, sip_preferences.sip_access(viewer)),
             user_errors=user_errors(problems),
         )

@@ -71,7 +71,11 @@ def phone_password_problem(password: str, forbidden: tuple[str, ...] = ()) -> st
         return rules
     if not _PHONE_PASSWORD_CHARACTERS.fullmatch(password):
         return rules
-    if not (re.search(r"[a-z]", password) and re.search(r"[A-Z]", password) and re.search(r"\d", password)):
+    if not (
+        re.search(r"[a-z]", password)
+        and re.search(r"[A-Z]", password)
+        and re.search(r"\d", password)
+    ):
         return rules
     if any(word and word.casefold() in password.casefold() for word in forbidden):
         return rules

@@ -128,12 +128,18 @@ class SecretBox:
         key_id = ciphertext[1:header].decode("ascii", errors="replace")
         cipher = self._ciphers.get(key_id)
         if cipher is None:
-            raise SecretDecryptionError(f"encrypted with key {key_id!r}, which is not in the keyring")
+            raise SecretDecryptionError(
+                f"encrypted with key {key_id!r}, which is not in the keyring"
+            )
         nonce = ciphertext[header : header + _NONCE_LENGTH]
         try:
-            return cipher.decrypt(nonce, ciphertext[header + _NONCE_LENGTH :], identity.encode()).decode()
+            return cipher.decrypt(
+                nonce, ciphertext[header + _NONCE_LENGTH :], identity.encode()
+            ).decode()
         except InvalidTag as error:
-            raise SecretDecryptionError("ciphertext was altered or belongs to another row") from error
+            raise SecretDecryptionError(
+                "ciphertext was altered or belongs to another row"
+            ) from error
 
     def key_id_of(self, ciphertext: bytes) -> str:
         """Which key encrypted `ciphertext`."""

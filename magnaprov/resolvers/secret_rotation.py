@@ -1,0 +1,56 @@
+"""`magnaprov rotate-key`: re-encrypt every retrievable secret with the primary key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from magnaprov.db import UNSCOPED, SipPreferences
+from magnaprov.tenancy import SecretBox
+
+__all__ = ["ENCRYPTED_COLUMNS", "EncryptedColumn", "reencrypt_all"]
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptedColumn:
+    """A column holding secrets, and how to name the row each secret is bound to."""
+
+    label: str
+    model: type[Any]
+    attribute: str
+    identity: Callable[[Any], str]
+
+
+# Every encrypted column of the schema; a new one must be listed here to survive a rotation.
+ENCRYPTED_COLUMNS: list[EncryptedColumn] = [
+    EncryptedColumn(
+        "SIP phone passwords", SipPreferences, "phone_password", SipPreferences.password_identity
+    ),
+]
+
+
+async def reencrypt_all(session: AsyncSession, box: SecretBox) -> dict[str, int]:
+    """Decrypt every secret with any key of `box` and encrypt it again with its primary key.
+
+    One transaction: either every secret is under the new key or none changed. Counts per
+    column are returned for the report.
+    """
+    counts: dict[str, int] = {}
+    for column in ENCRYPTED_COLUMNS:
+        attribute = getattr(column.model, column.attribute)
+        rows = await session.scalars(
+            select(column.model).where(attribute.is_not(None)).execution_options(**UNSCOPED)
+        )
+        count = 0
+        for row in rows:
+            identity = column.identity(row)
+            plaintext = box.decrypt(getattr(row, column.attribute), identity)
+            setattr(row, column.attribute, box.encrypt(plaintext, identity))
+            count += 1
+        counts[column.label] = count
+    await session.commit()
+    return counts
