@@ -2,28 +2,41 @@
 
 from magnaprov.db.access_token import AccessToken, TokenKind
 from magnaprov.db.account import Account
+from magnaprov.db.audit import AuditEntry
 from magnaprov.db.base import Base, InTenantTree, utcnow
+from magnaprov.db.device import Device, PasswordGeneration, RenderedFile, UpdateProtocol
 from magnaprov.db.engine import create_engine, create_session_factory, is_sqlite
 from magnaprov.db.extension import Extension, ExtensionType
+from magnaprov.db.global_preferences import GLOBAL_PREFERENCES_ID, GlobalPreferences
+from magnaprov.db.provisioning_template import ProvisioningTemplate, TemplateFile
 from magnaprov.db.roles import ProvisioningLevel, Role, child_role
 from magnaprov.db.scoping import UNSCOPED, set_tree_scope
 from magnaprov.db.sip_preferences import DEFAULT_CODECS, Codec, DtmfMode, SipPreferences
 
 __all__ = [
     "DEFAULT_CODECS",
+    "GLOBAL_PREFERENCES_ID",
     "UNSCOPED",
     "AccessToken",
     "Account",
+    "AuditEntry",
     "Base",
     "Codec",
+    "Device",
     "DtmfMode",
     "Extension",
     "ExtensionType",
+    "GlobalPreferences",
     "InTenantTree",
+    "PasswordGeneration",
     "ProvisioningLevel",
+    "ProvisioningTemplate",
+    "RenderedFile",
     "Role",
     "SipPreferences",
+    "TemplateFile",
     "TokenKind",
+    "UpdateProtocol",
     "child_role",
     "create_engine",
     "create_session_factory",

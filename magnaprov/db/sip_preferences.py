@@ -29,7 +29,6 @@ class Codec(enum.StrEnum):
     PCMA = "PCMA"
     G722 = "G722"
     G729 = "G729"
-    G726 = "G726"
     OPUS = "OPUS"
     ILBC = "ILBC"
     GSM = "GSM"

@@ -23,6 +23,7 @@ from strawberry.types import ExecutionContext
 from magnaprov.resolvers import ExpectedError
 from magnaprov.schema.accounts import AccountMutations, AccountQueries
 from magnaprov.schema.auth import AuthMutations, AuthQueries
+from magnaprov.schema.catalog import CatalogQueries
 from magnaprov.schema.extensions import ExtensionMutations, ExtensionQueries
 from magnaprov.schema.sip_preferences import SipPreferencesMutations
 from magnaprov.settings import Settings
@@ -33,7 +34,7 @@ log = logging.getLogger("magnaprov.graphql")
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query(AccountQueries, ExtensionQueries, AuthQueries):
+class Query(AccountQueries, ExtensionQueries, CatalogQueries, AuthQueries):
     pass
 
 

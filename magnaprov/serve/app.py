@@ -12,6 +12,7 @@ from starlette.routing import Route
 from magnaprov.db import create_engine, create_session_factory
 from magnaprov.resolvers import Services
 from magnaprov.schema import build_schema
+from magnaprov.serve.graphiql import load_graphiql
 from magnaprov.serve.graphql_app import GraphQLEndpoint
 from magnaprov.serve.health import health_endpoint
 from magnaprov.settings import Settings, get_settings
@@ -26,8 +27,9 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     engine = engine or create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
     services = Services.from_settings(settings)
+    graphiql = load_graphiql()
     graphql = GraphQLEndpoint(
-        build_schema(settings), session_factory, services, graphql_ide="graphiql"
+        build_schema(settings), session_factory, services, graphiql, graphql_ide="graphiql"
     )
 
     @asynccontextmanager
@@ -40,6 +42,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", health_endpoint(engine), methods=["GET", "HEAD"]),
+            graphiql.route(),
         ],
         lifespan=lifespan,
     )

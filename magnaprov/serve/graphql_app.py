@@ -15,6 +15,7 @@ from magnaprov.db import set_tree_scope
 from magnaprov.resolvers import Loaders, RequestDatabase, Services
 from magnaprov.resolvers.auth import authenticate
 from magnaprov.schema import Context
+from magnaprov.serve.graphiql import GraphiQLAssets
 
 __all__ = ["GraphQLEndpoint", "bearer_token"]
 
@@ -37,11 +38,19 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         schema: Any,
         session_factory: async_sessionmaker[AsyncSession],
         services: Services,
+        graphiql: GraphiQLAssets | None = None,
         **options: Any,
     ) -> None:
         super().__init__(schema, **options)
         self._session_factory = session_factory
         self._services = services
+        self._graphiql = graphiql
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Strawberry's own page loads GraphiQL from a CDN, which our networks cannot reach.
+        if self._graphiql is None:
+            return await super().render_graphql_ide(request)
+        return self._graphiql.page()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Strawberry's own hooks are skipped on some early failures (a query that fails

@@ -1,0 +1,261 @@
+"""Rendering devices' files into `rendered_file`: the only place templates run.
+
+Called inside the transaction of whatever changed (a device, its extension's SIP preferences,
+its template, the global preferences), so what the routes serve always matches what was
+committed. Devices are rendered in chunks with a fixed number of queries per chunk.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from magnaprov.db import (
+    UNSCOPED,
+    Account,
+    Device,
+    Extension,
+    GlobalPreferences,
+    RenderedFile,
+    SipPreferences,
+    TemplateFile,
+    utcnow,
+)
+from magnaprov.resolvers.device_links import device_url
+from magnaprov.resolvers.global_preferences import load_global_preferences
+from magnaprov.templating import (
+    AccountInfo,
+    DeviceInfo,
+    DeviceRenderInput,
+    ExtensionInfo,
+    LineInfo,
+    OrganizationInfo,
+    ServerInfo,
+    TemplateRenderError,
+    find_equipment,
+    render_device_files,
+)
+from magnaprov.templating import SipPreferences as SipRenderInfo
+from magnaprov.tenancy import SecretBox, SecretDecryptionError
+
+__all__ = ["RenderFailure", "RenderReport", "render_devices"]
+
+log = logging.getLogger("magnaprov.rendering")
+CHUNK_SIZE = 500
+_CODEC_NAMES = {"ILBC": "iLBC"}
+
+
+@dataclass(frozen=True, slots=True)
+class RenderFailure:
+    """A device whose files could not be rendered; its previous files stay served."""
+
+    device_id: int
+    reason: str
+
+
+@dataclass(slots=True)
+class RenderReport:
+    """What a render run did."""
+
+    devices: int = 0
+    files: int = 0
+    failures: list[RenderFailure] = field(default_factory=list)
+
+    def add(self, other: RenderReport) -> None:
+        """Fold another report into this one."""
+        self.devices += other.devices
+        self.files += other.files
+        self.failures.extend(other.failures)
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    device: Device
+    extension: Extension
+    owner: Account
+    organization: Account
+    sip: SipPreferences | None
+
+
+async def render_devices(
+    session: AsyncSession, secrets: SecretBox, device_ids: Sequence[int]
+) -> RenderReport:
+    """Render every file of the given devices, replacing their rendered files.
+
+    Runs in the caller's transaction and does not commit. Devices with file generation
+    disabled lose their files; a device whose template fails keeps its previous files and is
+    reported.
+    """
+    report = RenderReport()
+    preferences = await load_global_preferences(session)
+    for start in range(0, len(device_ids), CHUNK_SIZE):
+        chunk = device_ids[start : start + CHUNK_SIZE]
+        report.add(await _render_chunk(session, secrets, preferences, chunk))
+    return report
+
+
+def _rows_statement(
+    device_ids: Sequence[int],
+) -> Select[Device, Extension, Account, Account, SipPreferences]:
+    organization = aliased(Account)
+    return (
+        select(Device, Extension, Account, organization, SipPreferences)
+        .join(Extension, Extension.id == Device.extension_id)
+        .join(Account, Account.id == Extension.owner_id)
+        .join(organization, organization.id == Extension.organization_id)
+        .outerjoin(SipPreferences, SipPreferences.extension_id == Extension.id)
+        .where(Device.id.in_(device_ids))
+        .execution_options(**UNSCOPED)
+    )
+
+
+async def _render_chunk(
+    session: AsyncSession,
+    secrets: SecretBox,
+    preferences: GlobalPreferences,
+    device_ids: Sequence[int],
+) -> RenderReport:
+    rows = [_Row(*row) for row in (await session.execute(_rows_statement(device_ids))).all()]
+    sources = await _template_sources(session, {row.device.template_id for row in rows})
+    report = RenderReport()
+    replaced: list[int] = []
+    new_files: list[dict[str, Any]] = []
+    now = utcnow()
+    for row in rows:
+        replaced.append(row.device.id)
+        if not row.device.generation_enabled:
+            continue
+        try:
+            rendered = _render_row(row, secrets, preferences, sources)
+        except (TemplateRenderError, SecretDecryptionError, ValueError) as error:
+            replaced.pop()
+            report.failures.append(RenderFailure(row.device.id, str(error)))
+            log.warning("device %s not rendered: %s", row.device.id, error)
+            continue
+        report.devices += 1
+        report.files += len(rendered)
+        new_files.extend(
+            {
+                "device_id": row.device.id,
+                "name": file.name,
+                "name_key": file.name.casefold(),
+                "content": file.content,
+                "etag": file.etag,
+                "rendered_at": now,
+            }
+            for file in rendered
+        )
+    if replaced:
+        await session.execute(delete(RenderedFile).where(RenderedFile.device_id.in_(replaced)))
+    if new_files:
+        await session.execute(insert(RenderedFile), new_files)
+    return report
+
+
+async def _template_sources(
+    session: AsyncSession, template_ids: set[int | None]
+) -> dict[tuple[int, str, str, str], dict[str, str]]:
+    """Sources by (template, manufacturer, model, firmware), then by file pattern."""
+    wanted = {template_id for template_id in template_ids if template_id is not None}
+    sources: dict[tuple[int, str, str, str], dict[str, str]] = defaultdict(dict)
+    if wanted:
+        files = await session.scalars(
+            select(TemplateFile).where(TemplateFile.template_id.in_(wanted))
+        )
+        for file in files:
+            key = (file.template_id, file.manufacturer, file.model, file.firmware)
+            sources[key][file.pattern] = file.source
+    return sources
+
+
+def _render_row(
+    row: _Row,
+    secrets: SecretBox,
+    preferences: GlobalPreferences,
+    sources: dict[tuple[int, str, str, str], dict[str, str]],
+) -> list[Any]:
+    device = row.device
+    equipment = find_equipment(device.manufacturer, device.model, device.firmware)
+    if equipment is None:
+        raise ValueError(
+            f"{device.manufacturer} {device.model} {device.firmware} is not in the catalog"
+        )
+    files = None
+    if device.template_id is not None:
+        files = sources.get(
+            (device.template_id, device.manufacturer, device.model, device.firmware)
+        )
+    return render_device_files(equipment, files, render_input(row, secrets, preferences))
+
+
+def render_input(
+    row: _Row, secrets: SecretBox, preferences: GlobalPreferences
+) -> DeviceRenderInput:
+    """The plain values a device's templates see."""
+    device, extension, sip = row.device, row.extension, row.sip
+    phone_password = ""
+    if sip is not None and sip.phone_password is not None:
+        phone_password = secrets.decrypt(sip.phone_password, sip.password_identity())
+    admin_password = None
+    if device.admin_password is not None:
+        admin_password = secrets.decrypt(
+            device.admin_password, device.secret_identity("admin_password")
+        )
+    key = secrets.decrypt(device.key_secret, device.secret_identity("key"))
+    return DeviceRenderInput(
+        account=AccountInfo(name=row.owner.name, login=row.owner.login),
+        organization=OrganizationInfo(name=row.organization.name, code=row.organization.code or ""),
+        extension=ExtensionInfo(
+            number=extension.number, full_number=extension.full_number, name=extension.name
+        ),
+        line=LineInfo(
+            user=extension.full_number,
+            auth_user=extension.full_number,
+            password=phone_password,
+            display_name=extension.name,
+            registrar_host=preferences.registrar_host,
+            registrar_port=preferences.registrar_port,
+            transport=preferences.registrar_transport.lower(),  # type: ignore[arg-type]
+        ),
+        device=DeviceInfo(
+            mac=device.mac,
+            friendly_name=device.friendly_name,
+            manufacturer=device.manufacturer,
+            model=device.model,
+            firmware=device.firmware,
+            application_version=device.application_version,
+            admin_user=device.admin_username,
+            admin_password=admin_password,
+            update_interval=device.update_interval,
+            protocol=device.update_protocol.value,
+            provisioning_url=device_url(preferences.base_url, key),
+            tftp_host=preferences.tftp_host,
+        ),
+        server=ServerInfo(time_zone=preferences.time_zone, ntp_server=preferences.ntp_server),
+        sip=_sip_info(sip),
+    )
+
+
+def _sip_info(sip: SipPreferences | None) -> SipRenderInfo:
+    if sip is None:
+        sip = SipPreferences()
+    return SipRenderInfo(
+        dtmf_mode=(sip.dtmf_mode or "RFC2833").lower(),  # type: ignore[arg-type]
+        codecs=tuple(
+            _CODEC_NAMES.get(codec, codec)
+            for codec in (sip.codecs or "PCMA,PCMU").split(",")
+            if codec
+        ),  # type: ignore[misc]
+        nat_keepalive=bool(sip.nat_keep_alive if sip.nat_keep_alive is not None else True),
+        presence=bool(sip.presence_publishing),
+        direct_media=bool(sip.direct_media),
+        forced_mwi=bool(sip.forced_mwi),
+        equipment_description=sip.equipment_description or "",
+    )
