@@ -4,7 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint schema bench clean test-system-deps
+GRAPHIQL_DIR := magnaprov/serve/graphiql_assets
+GRAPHIQL := $(GRAPHIQL_DIR)/node_modules/.package-lock.json
+
+.PHONY: run test lint schema bench clean test-system-deps graphiql-assets
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,15 +17,22 @@ $(INSTALLED): pyproject.toml
 
 ## run: install, migrate the embedded SQLite database, create the admin, serve on 127.0.0.1:8000
 run: $(INSTALLED)
+	@$(MAKE) --no-print-directory graphiql-assets || echo "warning: GraphiQL's files not installed (npm unavailable?); /graphql serves the API and a page saying so"
 	$(VENV)/bin/magnaprov serve
 
 ## test: install what the tests need and run them (SQLite and PostgreSQL)
-test: $(INSTALLED) test-system-deps
+test: $(INSTALLED) test-system-deps graphiql-assets
 	$(PY) -m pytest
 
-# The TFTP tests talk to the server with curl's tftp:// client, a real client.
+# Real clients for the tests: curl's tftp:// for the TFTP server, Debian's Chromium for GraphiQL.
 test-system-deps:
 	@command -v curl >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq curl; }
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }
+
+## graphiql-assets: GraphiQL, React and ReactDOM from the npm registry, pinned by package-lock.json
+graphiql-assets: $(GRAPHIQL)
+$(GRAPHIQL): $(GRAPHIQL_DIR)/package.json $(GRAPHIQL_DIR)/package-lock.json
+	npm ci --prefix $(GRAPHIQL_DIR) --ignore-scripts --no-audit --no-fund
 
 ## lint: ruff and mypy --strict over the package
 lint: $(INSTALLED)
