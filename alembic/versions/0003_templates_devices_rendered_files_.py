@@ -191,6 +191,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=128), nullable=False),
         sa.Column("name_key", sa.String(length=128), nullable=False),
         sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("etag", sa.String(length=80), nullable=False),
         sa.Column("rendered_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(

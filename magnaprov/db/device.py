@@ -101,5 +101,6 @@ class RenderedFile(Base):
     # The name folded to lower case: phones ask in whatever case their vendor uses.
     name_key: Mapped[str] = mapped_column(String(128))
     content: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
     etag: Mapped[str] = mapped_column(String(80))
     rendered_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -12,6 +12,7 @@ from magnaprov.db import UNSCOPED, Account, Extension, ProvisioningLevel, Role, 
 from magnaprov.resolvers.database import RequestDatabase
 from magnaprov.resolvers.errors import ErrorCode, Problems
 from magnaprov.resolvers.pagination import Page, paginate
+from magnaprov.resolvers.rendering import rerender_subtree
 from magnaprov.resolvers.search import like_pattern
 from magnaprov.resolvers.services import Services
 from magnaprov.resolvers.sip_preferences import follow_interface_password
@@ -203,6 +204,10 @@ async def update_account(
             await follow_interface_password(session, services.secrets, account.id, changes.password)
         account.updated_at = utcnow()
         try:
+            await session.flush()
+            if name is not None or changes.login is not None:
+                # Names and logins appear in phone files: re-render what lies below.
+                await rerender_subtree(session, services.secrets, account.tree_path)
             await session.commit()
         except IntegrityError:
             problems.add("login", ErrorCode.TAKEN, "This login is already in use.")

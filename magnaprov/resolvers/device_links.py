@@ -2,14 +2,64 @@
 
 from __future__ import annotations
 
-__all__ = ["device_url", "shared_root_url"]
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from magnaprov.db import Device, GlobalPreferences, UpdateProtocol
+from magnaprov.templating import Equipment
+
+__all__ = ["ProvisioningLink", "device_url", "provisioning_links", "shared_root_url"]
+
+# Cisco SPA and Linksys expand $MA to the MAC in lower case without separators.
+SPA_MAC_MACRO = "$MA"
 
 
-def device_url(base_url: str, key: str) -> str:
+@dataclass(frozen=True, slots=True)
+class ProvisioningLink:
+    """One URL to configure in the phone (or DHCP option 66)."""
+
+    kind: str  # DEVICE_DIRECTORY, SHARED_ROOT, TFTP, PROFILE_RULE
+    protocol: str
+    url: str
+
+
+def device_url(base_url: str, key: str, scheme: str | None = None) -> str:
     """The device's own directory, `<base>/prov/<key>/`."""
-    return f"{base_url.rstrip('/')}/prov/{key}/"
+    return f"{_base(base_url, scheme)}/prov/{key}/"
 
 
-def shared_root_url(base_url: str) -> str:
+def shared_root_url(base_url: str, scheme: str | None = None) -> str:
     """The shared root for MAC-based provisioning, `<base>/prov/`."""
-    return f"{base_url.rstrip('/')}/prov/"
+    return f"{_base(base_url, scheme)}/prov/"
+
+
+def provisioning_links(
+    device: Device,
+    key: str,
+    equipment: Equipment,
+    preferences: GlobalPreferences,
+    mac_based_in_force: bool,
+) -> list[ProvisioningLink]:
+    """The links of a device, in the form its vendor needs; none while generation is off."""
+    if not device.generation_enabled:
+        return []
+    protocol = device.update_protocol
+    if protocol is UpdateProtocol.TFTP:
+        return [ProvisioningLink("TFTP", "TFTP", f"tftp://{preferences.tftp_host}/")]
+    scheme = protocol.value.lower()
+    directory = device_url(preferences.base_url, key, scheme)
+    root = shared_root_url(preferences.base_url, scheme)
+    links = [ProvisioningLink("DEVICE_DIRECTORY", protocol.value, directory)]
+    if mac_based_in_force:
+        links.append(ProvisioningLink("SHARED_ROOT", protocol.value, root))
+    if equipment.model.link_style == "spa_profile_rule":
+        spec = next(spec for spec in equipment.firmware.files if spec.per_device)
+        name = spec.pattern.replace("{mac}", SPA_MAC_MACRO)
+        base = root if mac_based_in_force else directory
+        links.append(ProvisioningLink("PROFILE_RULE", protocol.value, f"{base}{name}"))
+    return links
+
+
+def _base(base_url: str, scheme: str | None) -> str:
+    parts = urlsplit(base_url.rstrip("/"))
+    return urlunsplit((scheme or parts.scheme, parts.netloc, parts.path, "", ""))

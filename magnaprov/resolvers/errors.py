@@ -25,6 +25,7 @@ class ErrorCode(enum.StrEnum):
     NOT_ALLOWED = "NOT_ALLOWED"
     HAS_CHILDREN = "HAS_CHILDREN"
     LIMIT_REACHED = "LIMIT_REACHED"
+    DUPLICATE_MAC = "DUPLICATE_MAC"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,8 +22,9 @@ from magnaprov.db import (
 from magnaprov.resolvers.database import RequestDatabase
 from magnaprov.resolvers.errors import ErrorCode, Problems
 from magnaprov.resolvers.pagination import Page, paginate
+from magnaprov.resolvers.rendering import rerender_extensions
 from magnaprov.resolvers.search import like_pattern
-from magnaprov.tenancy import Viewer
+from magnaprov.tenancy import SecretBox, Viewer
 
 __all__ = [
     "ExtensionChanges",
@@ -183,7 +184,11 @@ async def create_extension(
 
 
 async def update_extension(
-    db: RequestDatabase, viewer: Viewer, extension_id: int, changes: ExtensionChanges
+    db: RequestDatabase,
+    secrets: SecretBox,
+    viewer: Viewer,
+    extension_id: int,
+    changes: ExtensionChanges,
 ) -> tuple[Extension | None, Problems]:
     """Rename, renumber, or change the provisioning level or chat access of an extension."""
     problems = Problems()
@@ -209,6 +214,8 @@ async def update_extension(
             extension.chat_server_access = changes.chat_server_access
         extension.updated_at = utcnow()
         try:
+            await session.flush()
+            await rerender_extensions(session, secrets, [extension.id])
             await session.commit()
         except IntegrityError:
             problems.add(

@@ -11,7 +11,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,26 +26,36 @@ from magnaprov.db import (
     RenderedFile,
     SipPreferences,
     TemplateFile,
+    UpdateProtocol,
     utcnow,
 )
 from magnaprov.resolvers.device_links import device_url
 from magnaprov.resolvers.global_preferences import load_global_preferences
 from magnaprov.templating import (
     AccountInfo,
+    Codec,
     DeviceInfo,
     DeviceRenderInput,
+    DtmfMode,
     ExtensionInfo,
     LineInfo,
     OrganizationInfo,
     ServerInfo,
     TemplateRenderError,
+    Transport,
     find_equipment,
     render_device_files,
 )
 from magnaprov.templating import SipPreferences as SipRenderInfo
 from magnaprov.tenancy import SecretBox, SecretDecryptionError
 
-__all__ = ["RenderFailure", "RenderReport", "render_devices"]
+__all__ = [
+    "RenderFailure",
+    "RenderReport",
+    "render_devices",
+    "rerender_extensions",
+    "rerender_subtree",
+]
 
 log = logging.getLogger("magnaprov.rendering")
 CHUNK_SIZE = 500
@@ -147,6 +157,7 @@ async def _render_chunk(
                 "name": file.name,
                 "name_key": file.name.casefold(),
                 "content": file.content,
+                "size": len(file.content),
                 "etag": file.etag,
                 "rendered_at": now,
             }
@@ -222,7 +233,7 @@ def render_input(
             display_name=extension.name,
             registrar_host=preferences.registrar_host,
             registrar_port=preferences.registrar_port,
-            transport=preferences.registrar_transport.lower(),  # type: ignore[arg-type]
+            transport=cast(Transport, preferences.registrar_transport.lower()),
         ),
         device=DeviceInfo(
             mac=device.mac,
@@ -235,7 +246,7 @@ def render_input(
             admin_password=admin_password,
             update_interval=device.update_interval,
             protocol=device.update_protocol.value,
-            provisioning_url=device_url(preferences.base_url, key),
+            provisioning_url=device_url(preferences.base_url, key, _scheme(device)),
             tftp_host=preferences.tftp_host,
         ),
         server=ServerInfo(time_zone=preferences.time_zone, ntp_server=preferences.ntp_server),
@@ -243,19 +254,55 @@ def render_input(
     )
 
 
+def _scheme(device: Device) -> str | None:
+    protocol = device.update_protocol
+    return None if protocol is UpdateProtocol.TFTP else protocol.value.lower()
+
+
 def _sip_info(sip: SipPreferences | None) -> SipRenderInfo:
+    """The extension's SIP preferences in the templates' vocabulary (defaults when none)."""
     if sip is None:
-        sip = SipPreferences()
+        return SipRenderInfo(
+            dtmf_mode="rfc2833",
+            codecs=("PCMA", "PCMU", "G722"),
+            nat_keepalive=True,
+            presence=False,
+            direct_media=False,
+            forced_mwi=False,
+            equipment_description="",
+        )
+    codecs = tuple(cast(Codec, _CODEC_NAMES.get(codec, codec)) for codec in sip.codec_list)
     return SipRenderInfo(
-        dtmf_mode=(sip.dtmf_mode or "RFC2833").lower(),  # type: ignore[arg-type]
-        codecs=tuple(
-            _CODEC_NAMES.get(codec, codec)
-            for codec in (sip.codecs or "PCMA,PCMU").split(",")
-            if codec
-        ),  # type: ignore[misc]
-        nat_keepalive=bool(sip.nat_keep_alive if sip.nat_keep_alive is not None else True),
-        presence=bool(sip.presence_publishing),
-        direct_media=bool(sip.direct_media),
-        forced_mwi=bool(sip.forced_mwi),
-        equipment_description=sip.equipment_description or "",
+        dtmf_mode=cast(DtmfMode, sip.dtmf_mode.value.lower()),
+        codecs=codecs,
+        nat_keepalive=sip.nat_keep_alive,
+        presence=sip.presence_publishing,
+        direct_media=sip.direct_media,
+        forced_mwi=sip.forced_mwi,
+        equipment_description=sip.equipment_description,
     )
+
+
+async def rerender_extensions(
+    session: AsyncSession, secrets: SecretBox, extension_ids: Sequence[int]
+) -> RenderReport:
+    """Re-render the devices of these extensions (after their extension or SIP data changed)."""
+    ids = await session.scalars(
+        select(Device.id)
+        .where(Device.extension_id.in_(extension_ids))
+        .execution_options(**UNSCOPED)
+    )
+    return await render_devices(session, secrets, list(ids))
+
+
+async def rerender_subtree(
+    session: AsyncSession, secrets: SecretBox, tree_path: str
+) -> RenderReport:
+    """Re-render every device below an account (after its name or login changed)."""
+    ids = await session.scalars(
+        select(Device.id)
+        .where(Device.tree_path.like(f"{tree_path}%"))
+        .order_by(Device.id)
+        .execution_options(**UNSCOPED)
+    )
+    return await render_devices(session, secrets, list(ids))

@@ -13,6 +13,7 @@ from magnaprov.db import UNSCOPED, Account, Codec, DtmfMode, Extension, SipPrefe
 from magnaprov.resolvers.database import RequestDatabase
 from magnaprov.resolvers.errors import ErrorCode, Problems
 from magnaprov.resolvers.extensions import get_extension
+from magnaprov.resolvers.rendering import rerender_extensions
 from magnaprov.resolvers.services import Services
 from magnaprov.tenancy import SecretBox, Viewer, phone_password_problem
 
@@ -129,6 +130,8 @@ async def update_sip_preferences(
             )
         _apply_simple(preferences, changes, description, codecs, networks)
         preferences.updated_at = utcnow()
+        await session.flush()
+        await rerender_extensions(session, services.secrets, [extension.id])
         await session.commit()
     return preferences, problems
 
@@ -147,12 +150,14 @@ async def follow_interface_password(
         .where(Extension.owner_id == owner_id, SipPreferences.use_interface_password.is_(True))
         .execution_options(**UNSCOPED)
     )
-    count = 0
+    followed = []
     for preferences in rows:
         preferences.phone_password = secrets.encrypt(password, preferences.password_identity())
         preferences.updated_at = utcnow()
-        count += 1
-    return count
+        followed.append(preferences.extension_id)
+    await session.flush()
+    await rerender_extensions(session, secrets, followed)
+    return len(followed)
 
 
 async def _owner(session: AsyncSession, extension: Extension) -> Account:

@@ -8,10 +8,12 @@ import strawberry
 
 from magnaprov.db import Extension, ExtensionType, ProvisioningLevel
 from magnaprov.resolvers import Problems, extensions
+from magnaprov.resolvers.device_access import device_access
 from magnaprov.resolvers.errors import ErrorCode
 from magnaprov.resolvers.sip_preferences import sip_access
 from magnaprov.schema.accounts import AccountType
 from magnaprov.schema.context import Info
+from magnaprov.schema.devices import DeviceType
 from magnaprov.schema.errors import UserError, user_errors
 from magnaprov.schema.node import Node, decode_id, encode_global_id, register_node_type
 from magnaprov.schema.pagination import Connection, connection_from_page
@@ -80,6 +82,22 @@ class ExtensionType_(Node):
         row = await info.context.loaders.sip_preferences.load(self.row.id)
         viewer = info.context.require_viewer()
         return None if row is None else SipPreferencesType.from_row(row, sip_access(viewer))
+
+    @strawberry.field(
+        description="What the viewer may do with this extension's device: NONE hides it."
+    )
+    def viewer_provisioning(self, info: Info) -> ProvisioningLevel:
+        return device_access(info.context.require_viewer(), self.row)
+
+    @strawberry.field(
+        description="The extension's SIP phone; null if none or hidden from the viewer."
+    )
+    async def device(self, info: Info) -> DeviceType | None:
+        access = device_access(info.context.require_viewer(), self.row)
+        if not self.row.is_phone_terminal or access is ProvisioningLevel.NONE:
+            return None
+        row = await info.context.loaders.device_by_extension.load(self.row.id)
+        return None if row is None else DeviceType.from_row(row, access)
 
     @strawberry.field(
         description="Whether the viewer may rename, renumber or delete the extension."
@@ -236,7 +254,11 @@ class ExtensionMutations:
             return UpdateExtensionPayload(extension=None, user_errors=user_errors(_not_found("id")))
         changes = extensions.ExtensionChanges(name, number, provisioning, chat_server_access)
         row, problems = await extensions.update_extension(
-            info.context.db, info.context.require_viewer(), row_id, changes
+            info.context.db,
+            info.context.services.secrets,
+            info.context.require_viewer(),
+            row_id,
+            changes,
         )
         return UpdateExtensionPayload(
             extension=None if row is None else ExtensionType_.from_row(row),

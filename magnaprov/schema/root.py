@@ -24,8 +24,11 @@ from magnaprov.resolvers import ExpectedError
 from magnaprov.schema.accounts import AccountMutations, AccountQueries
 from magnaprov.schema.auth import AuthMutations, AuthQueries
 from magnaprov.schema.catalog import CatalogQueries
+from magnaprov.schema.devices import DeviceMutations, DeviceQueries
 from magnaprov.schema.extensions import ExtensionMutations, ExtensionQueries
+from magnaprov.schema.global_preferences import GlobalPreferencesMutations, GlobalPreferencesQueries
 from magnaprov.schema.sip_preferences import SipPreferencesMutations
+from magnaprov.schema.templates import TemplateMutations, TemplateQueries
 from magnaprov.settings import Settings
 
 __all__ = ["Mutation", "Query", "build_schema"]
@@ -34,12 +37,28 @@ log = logging.getLogger("magnaprov.graphql")
 
 
 @strawberry.type(description="Everything that can be read.")
-class Query(AccountQueries, ExtensionQueries, CatalogQueries, AuthQueries):
+class Query(
+    AccountQueries,
+    ExtensionQueries,
+    DeviceQueries,
+    TemplateQueries,
+    CatalogQueries,
+    GlobalPreferencesQueries,
+    AuthQueries,
+):
     pass
 
 
 @strawberry.type(description="Everything that can be changed.")
-class Mutation(AuthMutations, AccountMutations, ExtensionMutations, SipPreferencesMutations):
+class Mutation(
+    AuthMutations,
+    AccountMutations,
+    ExtensionMutations,
+    SipPreferencesMutations,
+    DeviceMutations,
+    TemplateMutations,
+    GlobalPreferencesMutations,
+):
     pass
 
 

@@ -1,0 +1,56 @@
+"""Who may see or change a device, and whether MAC-based provisioning is in force."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, false, true
+
+from magnaprov.db import Device, Extension, GlobalPreferences, ProvisioningLevel, UpdateProtocol
+from magnaprov.tenancy import Viewer
+
+__all__ = ["MacBasedStatus", "device_access", "mac_based_status", "visible_devices_filter"]
+
+
+def device_access(viewer: Viewer, extension: Extension) -> ProvisioningLevel:
+    """The admin always may; otherwise the lower of the viewer's level and the extension's."""
+    if viewer.is_admin:
+        return ProvisioningLevel.MODIFY
+    return viewer.permissions.provisioning.cap(extension.provisioning)
+
+
+def visible_devices_filter(viewer: Viewer) -> ColumnElement[bool]:
+    """SQL condition on `Extension` for devices the viewer may at least view."""
+    if viewer.is_admin:
+        return true()
+    if viewer.permissions.provisioning is ProvisioningLevel.NONE:
+        return false()
+    return Extension.provisioning != ProvisioningLevel.NONE
+
+
+@dataclass(frozen=True, slots=True)
+class MacBasedStatus:
+    """Whether the shared root serves this device, and if not, why."""
+
+    in_force: bool
+    reason: str | None
+
+
+def mac_based_status(device: Device, preferences: GlobalPreferences) -> MacBasedStatus:
+    """MAC-based provisioning is in force only with the global opt-in, the device's flag and
+    an HTTP(S) update protocol."""
+    if not device.generation_enabled:
+        return MacBasedStatus(False, "Provisioning file generation is disabled for this device.")
+    if not preferences.allow_mac_provisioning:
+        return MacBasedStatus(
+            False, 'The global preference "Allow MAC based provisioning on HTTP(S)" is off.'
+        )
+    if not device.use_mac_provisioning:
+        return MacBasedStatus(
+            False, '"Use MAC based provisioning" is not selected for this device.'
+        )
+    if device.update_protocol is UpdateProtocol.TFTP:
+        return MacBasedStatus(
+            False, "MAC based provisioning works over HTTP or HTTPS; this device uses TFTP."
+        )
+    return MacBasedStatus(True, None)

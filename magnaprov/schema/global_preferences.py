@@ -1,0 +1,180 @@
+"""The admin's global preferences and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from sqlalchemy import select
+
+from magnaprov.db import AuditEntry as AuditRow
+from magnaprov.db import Device, GlobalPreferences
+from magnaprov.resolvers import audit
+from magnaprov.resolvers.global_preferences import PreferenceChanges, update_global_preferences
+from magnaprov.resolvers.rendering import render_devices
+from magnaprov.schema.context import Info
+from magnaprov.schema.devices import RegenerationSummary
+from magnaprov.schema.errors import UserError, user_errors
+from magnaprov.schema.pagination import Connection, connection_from_page
+from magnaprov.schema.permissions import IsAuthenticated
+
+__all__ = ["GlobalPreferencesMutations", "GlobalPreferencesQueries"]
+
+
+@strawberry.type(
+    name="GlobalPreferences", description="What every device's files carry; admin only."
+)
+class GlobalPreferencesType:
+    allow_mac_based_provisioning: bool = strawberry.field(
+        description='"Allow MAC based provisioning on HTTP(S)": serve the shared root /prov/.'
+    )
+    base_url: str = strawberry.field(description="Public base URL of the device routes.")
+    tftp_host: str = strawberry.field(description="Host phones reach the TFTP server at.")
+    registrar_host: str = strawberry.field(description="SIP registrar phones register with.")
+    registrar_port: int = strawberry.field(description="SIP registrar port.")
+    registrar_transport: str = strawberry.field(description="UDP, TCP or TLS.")
+    ntp_server: str = strawberry.field(description="NTP server in the files.")
+    time_zone: str = strawberry.field(description="Default time zone (IANA name).")
+    tftp_enabled: bool = strawberry.field(description="Serve files over TFTP.")
+    tftp_allowed_networks: list[str] = strawberry.field(
+        description="Client networks TFTP answers; empty: any."
+    )
+    updated_at: datetime = strawberry.field(description="Last change.")
+
+    @classmethod
+    def of(cls, row: GlobalPreferences) -> GlobalPreferencesType:
+        """The GraphQL form of the preferences row."""
+        return cls(
+            allow_mac_based_provisioning=row.allow_mac_provisioning,
+            base_url=row.base_url,
+            tftp_host=row.tftp_host,
+            registrar_host=row.registrar_host,
+            registrar_port=row.registrar_port,
+            registrar_transport=row.registrar_transport,
+            ntp_server=row.ntp_server,
+            time_zone=row.time_zone,
+            tftp_enabled=row.tftp_enabled,
+            tftp_allowed_networks=[n for n in row.tftp_allowed_networks.split(",") if n],
+            updated_at=row.updated_at,
+        )
+
+
+@strawberry.type(description="One recorded change to a device or template.")
+class AuditEntry:
+    at: datetime = strawberry.field(description="When.")
+    actor_login: str = strawberry.field(description="Who (their login at the time).")
+    client_address: str | None = strawberry.field(description="From which address.")
+    action: str = strawberry.field(description="What, e.g. device.update.")
+    object_type: str = strawberry.field(description="device or template.")
+    object_id: str | None = strawberry.field(description="Row id of the object.")
+    details: str = strawberry.field(
+        description="JSON of changed field names and non-secret values."
+    )
+
+
+@strawberry.type(description="Result of updateGlobalPreferences.")
+class UpdateGlobalPreferencesPayload:
+    global_preferences: GlobalPreferencesType | None = strawberry.field(description="As saved.")
+    regeneration: RegenerationSummary | None = strawberry.field(
+        description="Every device was re-rendered with the new values."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Input problems; nothing saved.")
+
+
+@strawberry.type
+class GlobalPreferencesQueries:
+    @strawberry.field(
+        description="Global preferences; null for anyone but the admin.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def global_preferences(self, info: Info) -> GlobalPreferencesType | None:
+        if not info.context.require_viewer().is_admin:
+            return None
+        return GlobalPreferencesType.of(await info.context.loaders.global_preferences())
+
+    @strawberry.field(
+        description="The audit log, oldest first; empty for anyone but the admin.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def audit_log(
+        self,
+        info: Info,
+        object_type: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[AuditEntry]:
+        viewer = info.context.require_viewer()
+        async with info.context.db.reading() as session:
+            page = await audit.list_audit_entries(
+                session,
+                object_type=object_type,
+                object_id=None,
+                first=first if viewer.is_admin else 0,
+                after=after,
+            )
+        return connection_from_page(page, _entry, lambda row: row.id)
+
+
+def _entry(row: AuditRow) -> AuditEntry:
+    return AuditEntry(
+        at=row.at,
+        actor_login=row.actor_login,
+        client_address=row.client_address,
+        action=row.action,
+        object_type=row.object_type,
+        object_id=None if row.object_id is None else str(row.object_id),
+        details=row.details,
+    )
+
+
+@strawberry.type
+class GlobalPreferencesMutations:
+    @strawberry.mutation(
+        description="Change the global preferences (admin only); every device is re-rendered.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def update_global_preferences(
+        self,
+        info: Info,
+        allow_mac_based_provisioning: bool | None = None,
+        base_url: str | None = None,
+        tftp_host: str | None = None,
+        registrar_host: str | None = None,
+        registrar_port: int | None = None,
+        registrar_transport: str | None = None,
+        ntp_server: str | None = None,
+        time_zone: str | None = None,
+        tftp_enabled: bool | None = None,
+        tftp_allowed_networks: list[str] | None = None,
+    ) -> UpdateGlobalPreferencesPayload:
+        ctx = info.context
+        viewer = ctx.require_viewer()
+        changes = PreferenceChanges(
+            allow_mac_based_provisioning,
+            base_url,
+            tftp_host,
+            registrar_host,
+            registrar_port,
+            registrar_transport,
+            ntp_server,
+            time_zone,
+            tftp_enabled,
+            tftp_allowed_networks,
+        )
+        async with ctx.db.writing() as session:
+            row, problems = await update_global_preferences(session, viewer, changes)
+            if row is None:
+                return UpdateGlobalPreferencesPayload(
+                    global_preferences=None, regeneration=None, user_errors=user_errors(problems)
+                )
+            ids = list(await session.scalars(select(Device.id).order_by(Device.id)))
+            report = await render_devices(session, ctx.services.secrets, ids)
+            await audit.record(
+                session, viewer, ctx.client_address, "preferences.update", "preferences", None
+            )
+            await session.commit()
+        return UpdateGlobalPreferencesPayload(
+            global_preferences=GlobalPreferencesType.of(row),
+            regeneration=RegenerationSummary.of(report),
+            user_errors=[],
+        )
