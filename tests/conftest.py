@@ -21,6 +21,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -35,6 +36,12 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "MAGNAPROV_TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# In CI, property tests replay the same examples every run, so a red build always means a
+# change broke something; locally they explore new examples each time.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.load_profile("ci" if IN_CI else "dev")
+
 # A fixed keyring for the secrets of test rows (never used outside tests).
 TEST_KEYRING = "testkey1:" + base64.b64encode(bytes(range(32))).decode()
 

@@ -69,7 +69,8 @@ _ESCAPERS: dict[FileFormat, Callable[[str], str]] = {
     FileFormat.YEALINK: escape_line_value,
     FileFormat.XML: escape_xml,
     FileFormat.CISCO_CNF: escape_quoted_value,
-    FileFormat.AASTRA: escape_line_value,
+    # Aastra values are bare, but a value opening with a quote reads as a quoted string.
+    FileFormat.AASTRA: escape_quoted_value,
     FileFormat.PANASONIC: escape_quoted_value,
 }
 
