@@ -1,9 +1,10 @@
-"""The `magnaprov` command: serve, migrate, create-admin, demo, rotate-key."""
+"""The `magnaprov` command: serve, migrate, create-admin, demo, regenerate, rotate-key."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from typing import Annotated
 
 import typer
@@ -14,6 +15,7 @@ from magnaprov.db.migrations import upgrade_to_head
 from magnaprov.resolvers import Services
 from magnaprov.resolvers.bootstrap import ADMIN_LOGIN, ensure_admin, reset_admin_password
 from magnaprov.resolvers.demo import DemoLogin, create_demo_tree
+from magnaprov.resolvers.regeneration import BulkSummary, count_devices, regenerate_in_bulk
 from magnaprov.resolvers.secret_rotation import reencrypt_all
 from magnaprov.settings import Settings, get_settings
 from magnaprov.tenancy.secrets import SecretBox, load_keyring, parse_keyring, write_key_file
@@ -78,6 +80,42 @@ def demo() -> None:
     typer.echo(f"{'role':<13} {'name':<20} {'login':<14} password")
     for entry in logins:
         typer.echo(f"{entry.role.value:<13} {entry.name:<20} {entry.login:<14} {entry.password}")
+
+
+@app.command()
+def regenerate(
+    template: Annotated[
+        int | None, typer.Option("--template", help="Only devices using this template (row id).")
+    ] = None,
+) -> None:
+    """Re-render provisioning files in bulk, with a progress bar and a summary."""
+    settings = get_settings()
+    _migrate(settings)
+    summary = asyncio.run(_regenerate(settings, template))
+    report = summary.report
+    typer.echo(
+        f"Devices: {report.devices}  Files: {report.files}  "
+        f"Seconds: {summary.seconds:.1f}  Failures: {len(report.failures)}"
+    )
+    for failure in report.failures:
+        typer.echo(f"  device {failure.device_id}: {failure.reason}")
+    if report.failures:
+        raise typer.Exit(code=1)
+
+
+async def _regenerate(settings: Settings, template: int | None) -> BulkSummary:
+    engine = create_engine(settings.database_url)
+    services = Services.from_settings(settings)
+    try:
+        session_factory = create_session_factory(engine)
+        async with session_factory() as session:
+            total = await count_devices(session, template)
+        with typer.progressbar(length=total, label="Rendering", file=sys.stderr) as bar:
+            return await regenerate_in_bulk(
+                session_factory, services.secrets, template_id=template, on_progress=bar.update
+            )
+    finally:
+        await engine.dispose()
 
 
 @app.command("rotate-key")

@@ -1,0 +1,82 @@
+"""`magnaprov regenerate`: bulk re-rendering with a summary; one failing device stops nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from account_tree import Member, build_tree
+from conftest import TEST_KEYRING
+from device_fixtures import provision
+from extension_fixtures import create_extension
+from sqlalchemy import select, text
+
+from magnaprov.db import Account, Device, ProvisioningTemplate, TemplateFile
+
+
+@pytest.fixture
+async def tree(session_factory: Any, services: Any) -> dict[str, Member]:
+    return await build_tree(session_factory, services)
+
+
+async def test_regenerate_renders_every_device_and_reports_failures(
+    gql, tree, settings, session_factory, engine
+):
+    for n in range(3):
+        extension = await create_extension(gql, tree["o1"].token, tree["u1"].gid, f"Line {n}")
+        payload = await provision(
+            gql, tree["o1"].token, extension["extension"]["id"], f"00:15:65:00:00:0{n}"
+        )
+        assert payload["userErrors"] == []
+    # A template whose file fails for one MAC only (the sample data passes, so saving would too).
+    async with session_factory() as session:
+        o1 = await session.scalar(select(Account).where(Account.login_key == "o1"))
+        template = ProvisioningTemplate(
+            owner_id=o1.id, tree_path=o1.tree_path, name="Broken for one"
+        )
+        session.add(template)
+        await session.flush()
+        session.add(
+            TemplateFile(
+                template_id=template.id,
+                manufacturer="yealink",
+                model="T46S",
+                firmware="V81",
+                pattern="{mac}.cfg",
+                source="{% extends server_default %}{% block extra %}"
+                "{% if device.mac_lower == '001565000002' %}{{ no_such_value }}{% endif %}{% endblock %}",
+            )
+        )
+        for device in await session.scalars(select(Device)):
+            device.template_id = template.id
+        await session.commit()
+    async with engine.begin() as connection:
+        await connection.execute(text("UPDATE rendered_file SET content = :c"), {"c": b"stale"})
+    environment = {
+        **os.environ,
+        "MAGNAPROV_DATABASE_URL": settings.database_url,
+        "MAGNAPROV_SECRETS_KEYS": TEST_KEYRING,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "magnaprov.cli", "regenerate"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr  # failures make the exit code say so
+    assert "Devices: 2  Files:" in result.stdout
+    assert "Failures: 1" in result.stdout
+    assert "no_such_value" in result.stdout
+    async with engine.connect() as connection:
+        stale = (
+            await connection.execute(
+                text("SELECT count(*) FROM rendered_file WHERE content = :c"), {"c": b"stale"}
+            )
+        ).scalar_one()
+        total = (await connection.execute(text("SELECT count(*) FROM rendered_file"))).scalar_one()
+    assert 0 < stale < total  # the failing device kept its old files; the others are fresh
