@@ -467,3 +467,36 @@ async def test_devices_and_device_lookup_by_mac_follow_visibility(gql, tree, pho
         )
         assert (listed["data"]["devices"]["totalCount"] == 1) is visible, viewer
         assert (by_mac["data"]["device"] is not None) is visible, viewer
+
+
+PREVIEW = """mutation($device: ID, $source: String) { previewProvisioningFile(manufacturer: "yealink", model: "T46S",
+  firmware: "V81", fileName: "{mac}.cfg", deviceId: $device, source: $source) { fileName content userErrors { field code } } }"""
+
+
+async def test_preview_for_a_device_uses_its_own_data_and_writes_nothing(gql, tree, phones):
+    payload = await provision(gql, tree["o1"].token, phones["o1"], MAC)
+    device_id = payload["device"]["id"]
+    body = (await gql(PREVIEW, {"device": device_id}, token=tree["o1"].token))["data"]["previewProvisioningFile"]
+    assert body["userErrors"] == []
+    assert body["fileName"] == "001565aabb01.cfg"
+    assert "account.1.user_name = 0001*001" in body["content"]
+    custom = "{% extends server_default %}{% block extra %}custom.key = {{ extension.full_number }}\n{% endblock %}"
+    body = (await gql(PREVIEW, {"device": device_id, "source": custom}, token=tree["o1"].token))["data"]["previewProvisioningFile"]
+    assert "custom.key = 0001*001" in body["content"]
+    files = (await gql(EXTENSION_DEVICE, {"id": phones["o1"]}, token=tree["o1"].token))["data"]["extension"]["device"]["files"]
+    assert all("custom.key" not in f["content"] for f in files)
+
+
+async def test_preview_for_a_device_needs_modify_access(gql, tree, phones):
+    payload = await provision(gql, tree["o1"].token, phones["o1"], MAC)
+    for viewer in ("p2", "u2"):
+        body = await gql(PREVIEW, {"device": payload["device"]["id"]}, token=tree[viewer].token)
+        assert body["data"]["previewProvisioningFile"]["userErrors"] == [{"field": "deviceId", "code": "NOT_FOUND"}]
+
+
+async def test_an_account_owning_a_template_cannot_be_deleted(gql, tree):
+    await gql('mutation { createProvisioningTemplate(name: "Mine") { userErrors { code } } }', token=tree["o1"].token)
+    body = await gql("mutation($id: ID!) { deleteAccount(id: $id) { userErrors { code message } } }",
+                     {"id": tree["o1"].gid}, token=tree["p1"].token)
+    messages = [e["message"] for e in body["data"]["deleteAccount"]["userErrors"]]
+    assert any("child account" in m or "template" in m for m in messages)

@@ -8,7 +8,16 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from magnaprov.db import UNSCOPED, Account, Extension, ProvisioningLevel, Role, child_role, utcnow
+from magnaprov.db import (
+    UNSCOPED,
+    Account,
+    Extension,
+    ProvisioningLevel,
+    ProvisioningTemplate,
+    Role,
+    child_role,
+    utcnow,
+)
 from magnaprov.resolvers.database import RequestDatabase
 from magnaprov.resolvers.errors import ErrorCode, Problems
 from magnaprov.resolvers.pagination import Page, paginate
@@ -276,6 +285,13 @@ async def _what_blocks_deletion(session: AsyncSession, account: Account) -> str 
     )
     if extensions:
         return f"This account still owns {extensions} extension(s); delete them first."
+    templates = await session.scalar(
+        select(func.count())
+        .select_from(ProvisioningTemplate)
+        .where(ProvisioningTemplate.owner_id == account.id)
+    )
+    if templates:
+        return f"This account still owns {templates} provisioning template(s); delete them first."
     return None
 
 

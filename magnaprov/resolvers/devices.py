@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,8 +16,6 @@ from magnaprov.db import (
     Extension,
     PasswordGeneration,
     ProvisioningLevel,
-    ProvisioningTemplate,
-    TemplateFile,
     UpdateProtocol,
     utcnow,
 )
@@ -31,6 +29,7 @@ from magnaprov.resolvers.pagination import Page, paginate
 from magnaprov.resolvers.rendering import RenderReport, render_devices
 from magnaprov.resolvers.search import like_pattern
 from magnaprov.resolvers.services import Services
+from magnaprov.resolvers.templates import may_choose_template
 from magnaprov.tenancy import SecretBox, Viewer, hash_token
 
 __all__ = [
@@ -450,24 +449,8 @@ async def _check_template(
     values: dict[str, Any],
     problems: Problems,
 ) -> None:
-    usable = await session.scalar(
-        select(
-            exists()
-            .where(
-                ProvisioningTemplate.id == template_id,
-                ProvisioningTemplate.owner_id == viewer.account_id,
-            )
-            .where(
-                exists().where(
-                    TemplateFile.template_id == template_id,
-                    TemplateFile.manufacturer == values["manufacturer"],
-                    TemplateFile.model == values["model"],
-                    TemplateFile.firmware == values["firmware"],
-                )
-            )
-        )
-    )
-    if not usable:
+    equipment = (values["manufacturer"], values["model"], values["firmware"])
+    if not await may_choose_template(session, viewer, template_id, *equipment):
         problems.add(
             "templateId",
             ErrorCode.NOT_FOUND,

@@ -52,6 +52,7 @@ from magnaprov.tenancy import SecretBox, SecretDecryptionError
 __all__ = [
     "RenderFailure",
     "RenderReport",
+    "load_render_input",
     "render_devices",
     "rerender_extensions",
     "rerender_subtree",
@@ -204,6 +205,16 @@ def _render_row(
             (device.template_id, device.manufacturer, device.model, device.firmware)
         )
     return render_device_files(equipment, files, render_input(row, secrets, preferences))
+
+
+async def load_render_input(
+    session: AsyncSession, secrets: SecretBox, device_id: int
+) -> DeviceRenderInput | None:
+    """The values a device's files are rendered from (for previews); no access check here."""
+    found = (await session.execute(_rows_statement([device_id]))).one_or_none()
+    if found is None:
+        return None
+    return render_input(_Row(*found), secrets, await load_global_preferences(session))
 
 
 def render_input(
