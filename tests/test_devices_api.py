@@ -290,37 +290,29 @@ async def test_mac_based_provisioning_is_in_force_only_with_preference_flag_and_
 @pytest.mark.parametrize(
     ("equipment", "expected_kinds", "rule_suffix"),
     [
-        (
-            {"manufacturer": "yealink", "model": "T46S", "firmware": "V81"},
-            ["DEVICE_DIRECTORY"],
-            None,
-        ),
-        (
-            {"manufacturer": "polycom", "model": "VVX400", "firmware": "UCS"},
-            ["DEVICE_DIRECTORY"],
-            None,
-        ),
-        (
-            {"manufacturer": "cisco", "model": "SPA504G", "firmware": "SPA7"},
-            ["DEVICE_DIRECTORY", "PROFILE_RULE"],
-            "/$MA.xml",
-        ),
-        (
-            {"manufacturer": "linksys", "model": "SPA942", "firmware": "SPA6"},
-            ["DEVICE_DIRECTORY", "PROFILE_RULE"],
-            "/$MA.xml",
-        ),
+        (("yealink", "T46S", "V81"), ["DEVICE_DIRECTORY"], None),
+        (("polycom", "VVX400", "UCS"), ["DEVICE_DIRECTORY"], None),
+        (("snom", "D785", "10.x"), ["DEVICE_DIRECTORY"], None),
+        (("aastra", "6731i", "3.x"), ["DEVICE_DIRECTORY"], None),
+        (("grandstream", "GXP2135", "1.0.x"), ["DEVICE_DIRECTORY"], None),
+        (("fanvil", "X4", "2.x"), ["DEVICE_DIRECTORY"], None),
+        (("panasonic", "KX-UT136", "STD"), ["DEVICE_DIRECTORY"], None),
+        (("cisco", "SPA504G", "SPA7"), ["DEVICE_DIRECTORY", "PROFILE_RULE"], "/$MA.xml"),
+        (("linksys", "SPA942", "SPA6"), ["DEVICE_DIRECTORY", "PROFILE_RULE"], "/$MA.xml"),
     ],
 )
 async def test_links_take_the_form_each_vendor_needs(
     gql, tree, phones, equipment, expected_kinds, rule_suffix
 ):
+    manufacturer, model, firmware = equipment
     payload = await provision(
-        gql, tree["o1"].token, phones["o1"], MAC, protocol="HTTP", **equipment
+        gql, tree["o1"].token, phones["o1"], MAC, protocol="HTTP",
+        manufacturer=manufacturer, model=model, firmware=firmware,
     )
     assert payload["userErrors"] == [], payload["userErrors"]
     links = payload["device"]["provisioningLinks"]
     assert [link["kind"] for link in links] == expected_kinds
+    assert links[0]["url"].startswith("http://127.0.0.1:8000/prov/")
     if rule_suffix:
         assert links[-1]["url"].endswith(rule_suffix)
         assert links[-1]["url"].startswith(links[0]["url"])
