@@ -39,6 +39,10 @@ lint: $(INSTALLED)
 	$(VENV)/bin/ruff check magnaprov tests
 	$(VENV)/bin/mypy magnaprov
 
+## bench: benchmarks as ratios (options: make bench BENCH_ARGS="--devices 2000 --only graphql")
+bench: $(INSTALLED)
+	$(PY) -m bench.run $(BENCH_ARGS)
+
 ## schema: rewrite schema.graphql from the code (review the diff: it is the API contract)
 schema: $(INSTALLED)
 	$(PY) -m magnaprov.schema.export > schema.graphql

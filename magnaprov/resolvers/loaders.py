@@ -9,10 +9,12 @@ from sqlalchemy.orm import defer
 from strawberry.dataloader import DataLoader
 
 from magnaprov.db import (
+    UNSCOPED,
     Account,
     Device,
     Extension,
     GlobalPreferences,
+    ProvisioningTemplate,
     RenderedFile,
     SipPreferences,
     TemplateFile,
@@ -37,6 +39,7 @@ class Loaders:
         self.files_by_device = DataLoader[int, list[RenderedFile]](self._load_files)
         self.extension_by_id = DataLoader[int, Extension | None](self._load_extensions)
         self.template_files = DataLoader[int, list[TemplateFile]](self._load_template_files)
+        self.template_name = DataLoader[int, str](self._load_template_names)
         self._preferences: GlobalPreferences | None = None
 
     async def global_preferences(self) -> GlobalPreferences:
@@ -89,6 +92,17 @@ class Loaders:
             for row in rows:
                 by_device[row.device_id].append(row)
         return [by_device[device_id] for device_id in device_ids]
+
+    async def _load_template_names(self, template_ids: list[int]) -> Sequence[str]:
+        # Unscoped on purpose: a user sees its device's template name, not the template itself.
+        async with self._db.reading() as session:
+            rows = await session.execute(
+                select(ProvisioningTemplate.id, ProvisioningTemplate.name)
+                .where(ProvisioningTemplate.id.in_(template_ids))
+                .execution_options(**UNSCOPED)
+            )
+            names = {row.id: row.name for row in rows}
+        return [names.get(template_id, "") for template_id in template_ids]
 
     async def _load_permissions(self, tree_paths: list[str]) -> Sequence[Permissions]:
         async with self._db.reading() as session:

@@ -24,7 +24,7 @@ __all__ = [
 
 T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 500
+MAX_PAGE_SIZE = 1000
 _CURSOR_PREFIX = "cursor:"
 
 

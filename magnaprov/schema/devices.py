@@ -158,6 +158,12 @@ class DeviceType(Node):
         row = await info.context.loaders.extension_by_id.load(self.row.extension_id)
         return None if row is None else ExtensionType_.from_row(row)
 
+    @strawberry.field(description="Name of the template used (Server default when none chosen).")
+    async def template_name(self, info: Info) -> str:
+        if self.row.template_id is None:
+            return "Server default"
+        return await info.context.loaders.template_name.load(self.row.template_id)
+
     @strawberry.field(description="Administrator password; only for viewers who may modify.")
     def admin_password(self, info: Info) -> str | None:
         if not self.may_modify or self.row.admin_password is None:

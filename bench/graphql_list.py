@@ -1,0 +1,91 @@
+"""Benchmark 3: a GraphQL list of 1,000 devices against the raw SQL fetch of the same rows."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from magnaprov.serve.app import create_app
+from magnaprov.settings import Settings
+
+__all__ = ["GraphQLListResult", "measure_graphql_list"]
+
+QUERY = """query { devices(first: 1000) { nodes {
+  friendlyName mac templateName extension { fullNumber name owner { login name } } } } }"""
+# The same rows and columns, fetched the fastest way the database allows.
+RAW_SQL = """
+SELECT d.friendly_name, d.mac, coalesce(t.name, 'Server default'), e.full_number, e.name, a.login, a.name
+FROM device d
+JOIN extension e ON e.id = d.extension_id
+JOIN account a ON a.id = e.owner_id
+LEFT JOIN provisioning_template t ON t.id = d.template_id
+ORDER BY d.id LIMIT 1000
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class GraphQLListResult:
+    """Latencies in milliseconds and the statements one GraphQL request sent."""
+
+    graphql_p50_ms: float
+    raw_p50_ms: float
+    statements: int
+
+    @property
+    def ratio(self) -> float:
+        """How many times slower the API is than the raw fetch."""
+        return self.graphql_p50_ms / self.raw_p50_ms
+
+
+async def measure_graphql_list(
+    engine: AsyncEngine, settings: Settings, admin_password: str, rounds: int, expected: int
+) -> GraphQLListResult:
+    """Median latency of the GraphQL list and of the raw query, interleaved in one run."""
+    app = create_app(settings, engine)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        login = await client.post(
+            "/graphql",
+            json={
+                "query": f'mutation {{ login(login: "admin", password: "{admin_password}") {{ token }} }}'
+            },
+        )
+        token = login.json()["data"]["login"]["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        statements = await _count_statements(engine, client, headers)
+        graphql_times, raw_times = [], []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            response = await client.post("/graphql", json={"query": QUERY}, headers=headers)
+            graphql_times.append(time.perf_counter() - started)
+            assert len(response.json()["data"]["devices"]["nodes"]) == min(1000, expected)
+            started = time.perf_counter()
+            async with engine.connect() as connection:
+                rows = (await connection.execute(text(RAW_SQL))).all()
+            raw_times.append(time.perf_counter() - started)
+            assert len(rows) == min(1000, expected)
+    return GraphQLListResult(
+        statistics.median(graphql_times) * 1000, statistics.median(raw_times) * 1000, statements
+    )
+
+
+async def _count_statements(
+    engine: AsyncEngine, client: httpx.AsyncClient, headers: dict[str, str]
+) -> int:
+    count = 0
+
+    def counter(*_args: object) -> None:
+        nonlocal count
+        count += 1
+
+    event.listen(engine.sync_engine, "before_cursor_execute", counter)
+    try:
+        await client.post("/graphql", json={"query": QUERY}, headers=headers)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", counter)
+    return count
