@@ -25,6 +25,7 @@ from magnaprov.resolvers.rendering import rerender_subtree
 from magnaprov.resolvers.search import like_pattern
 from magnaprov.resolvers.services import Services
 from magnaprov.resolvers.sip_preferences import follow_interface_password
+from magnaprov.resolvers.text_input import check_name
 from magnaprov.tenancy import (
     Permissions,
     Viewer,
@@ -110,7 +111,7 @@ async def create_account(
 ) -> tuple[Account | None, Problems]:
     """A child of `new.parent_id`; its role follows from the parent's."""
     problems = Problems()
-    name = _check_name(new.name, problems)
+    name = check_name(new.name, problems, limit=MAX_NAME)
     _check_login(new.login, problems)
     _check_password(new.password, new.login, problems)
     email = _check_email(new.email, problems)
@@ -183,7 +184,7 @@ async def update_account(
             _check_login(changes.login, problems)
             if await _login_taken(session, changes.login):
                 problems.add("login", ErrorCode.TAKEN, "This login is already in use.")
-    name = _check_name(changes.name, problems) if changes.name is not None else None
+    name = check_name(changes.name, problems, limit=MAX_NAME) if changes.name is not None else None
     email = _check_email(changes.email, problems) if changes.email is not None else None
     password_hash = None
     if changes.password is not None:
@@ -293,15 +294,6 @@ async def _what_blocks_deletion(session: AsyncSession, account: Account) -> str 
     if templates:
         return f"This account still owns {templates} provisioning template(s); delete them first."
     return None
-
-
-def _check_name(name: str, problems: Problems) -> str:
-    name = name.strip()
-    if not name:
-        problems.add("name", ErrorCode.REQUIRED, "Name is required.")
-    elif len(name) > MAX_NAME:
-        problems.add("name", ErrorCode.TOO_LONG, f"Name must be at most {MAX_NAME} characters.")
-    return name
 
 
 def _check_login(login: str, problems: Problems) -> None:

@@ -19,7 +19,6 @@ __all__ = [
     "check_friendly_name",
     "check_interval",
     "check_protocol",
-    "check_text",
     "generate_admin_password",
     "normalize_mac_input",
 ]
@@ -136,18 +135,6 @@ def check_admin_password(
         )
     if password != confirmation:
         problems.add("adminPasswordConfirmation", ErrorCode.MISMATCH, "The two passwords differ.")
-
-
-def check_text(
-    field_name: str, value: str, limit: int, problems: Problems, *, single_line: bool
-) -> None:
-    """A free-text field: bounded, and on one line where a phone file will carry it."""
-    if len(value) > limit:
-        problems.add(field_name, ErrorCode.TOO_LONG, f"At most {limit} characters.")
-    elif single_line and any(ord(character) < 32 for character in value):
-        problems.add(
-            field_name, ErrorCode.INVALID, "Must not contain line breaks or control characters."
-        )
 
 
 def generate_admin_password() -> str:

@@ -30,6 +30,7 @@ from magnaprov.resolvers.rendering import RenderReport, render_devices
 from magnaprov.resolvers.search import like_pattern
 from magnaprov.resolvers.services import Services
 from magnaprov.resolvers.templates import may_choose_template
+from magnaprov.resolvers.text_input import check_text
 from magnaprov.tenancy import SecretBox, Viewer, hash_token
 
 __all__ = [
@@ -48,6 +49,8 @@ __all__ = [
 MAX_NOTES = 2000
 # 24 random bytes: 192 bits, well over the 128 the routes' scanning defence assumes.
 KEY_BYTES = 24
+# The HTTP Digest password a phone is given for its own files: 144 random bits.
+HTTP_AUTH_PASSWORD_BYTES = 18
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,8 @@ class DeviceFields:
     update_protocol: UpdateProtocol | None = None
     template: TemplateChoice | None = None
     regenerate: bool = False
+    # True: HTTP Digest on the device routes (credentials generated once); False: none.
+    http_authentication: bool | None = None
 
 
 @dataclass(slots=True)
@@ -182,6 +187,7 @@ async def provision_device(
             return ProvisionResult(None, _duplicate_mac(problems, viewer, None))
         if existing is None:
             set_device_key(device, services.secrets, new_device_key())
+        _set_http_authentication(device, services.secrets, changes.http_authentication)
         if admin_password is not None:
             device.admin_password = (
                 None
@@ -357,7 +363,14 @@ def _merged(existing: Device | None, changes: DeviceFields, problems: Problems) 
     names = [
         f.name
         for f in fields(DeviceFields)
-        if f.name not in {"template", "regenerate", "admin_password", "admin_password_confirmation"}
+        if f.name
+        not in {
+            "template",
+            "regenerate",
+            "admin_password",
+            "admin_password_confirmation",
+            "http_authentication",
+        }
     ]
     values: dict[str, Any] = {}
     for name in names:
@@ -408,9 +421,9 @@ def _check_fields(
             "Choose MANUAL password generation to type a password.",
         )
     if values["notes"] is not None:
-        rules.check_text("notes", values["notes"], MAX_NOTES, problems, single_line=False)
+        check_text("notes", values["notes"], MAX_NOTES, problems, single_line=False)
     if values["admin_username"] is not None:
-        rules.check_text("adminUsername", values["admin_username"], 64, problems, single_line=True)
+        check_text("adminUsername", values["admin_username"], 64, problems, single_line=True)
     return equipment
 
 
@@ -492,6 +505,21 @@ def _apply(device: Device, values: dict[str, Any], changes: DeviceFields, tree_p
     if changes.template is not None:
         device.template_id = changes.template.template_id
     device.updated_at = utcnow()
+
+
+def _set_http_authentication(device: Device, box: SecretBox, wanted: bool | None) -> None:
+    """Turn HTTP Digest for the device's files on (keeping credentials it already has) or off."""
+    if wanted is None:
+        return
+    if not wanted:
+        device.digest_username = None
+        device.digest_password = None
+    elif device.digest_password is None:
+        device.digest_username = f"prov-{device.id}"
+        device.digest_password = box.encrypt(
+            secrets.token_urlsafe(HTTP_AUTH_PASSWORD_BYTES),
+            device.secret_identity("digest_password"),
+        )
 
 
 def _changed_names(changes: DeviceFields) -> list[str]:

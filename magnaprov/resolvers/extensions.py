@@ -24,6 +24,7 @@ from magnaprov.resolvers.errors import ErrorCode, Problems
 from magnaprov.resolvers.pagination import Page, paginate
 from magnaprov.resolvers.rendering import rerender_extensions
 from magnaprov.resolvers.search import like_pattern
+from magnaprov.resolvers.text_input import check_name
 from magnaprov.tenancy import SecretBox, Viewer
 
 __all__ = [
@@ -126,7 +127,7 @@ async def create_extension(
 ) -> tuple[CreatedExtension | None, Problems]:
     """An extension for a user below the viewer, numbered in the user's organization."""
     problems = Problems()
-    name = _check_name(new.name, problems)
+    name = check_name(new.name, problems, limit=MAX_NAME)
     if new.number is not None:
         _check_number(new.number, problems)
     level = _check_level(viewer, new.provisioning, problems)
@@ -192,7 +193,7 @@ async def update_extension(
 ) -> tuple[Extension | None, Problems]:
     """Rename, renumber, or change the provisioning level or chat access of an extension."""
     problems = Problems()
-    name = _check_name(changes.name, problems) if changes.name is not None else None
+    name = check_name(changes.name, problems, limit=MAX_NAME) if changes.name is not None else None
     if changes.number is not None:
         _check_number(changes.number, problems)
     level = _check_level(viewer, changes.provisioning, problems) if changes.provisioning else None
@@ -247,19 +248,6 @@ async def set_provision_new_extensions(db: RequestDatabase, viewer: Viewer, enab
         if account is not None:
             account.provision_new_extensions = enabled
             await session.commit()
-
-
-def _check_name(name: str, problems: Problems) -> str:
-    name = name.strip()
-    if not name:
-        problems.add("name", ErrorCode.REQUIRED, "Name is required.")
-    elif len(name) > MAX_NAME:
-        problems.add("name", ErrorCode.TOO_LONG, f"Name must be at most {MAX_NAME} characters.")
-    elif any(ord(character) < 32 for character in name):
-        problems.add(
-            "name", ErrorCode.INVALID, "Name must not contain line breaks or control characters."
-        )
-    return name
 
 
 def _check_number(number: str, problems: Problems) -> None:

@@ -15,6 +15,7 @@ from magnaprov.resolvers.errors import ErrorCode, Problems
 from magnaprov.resolvers.extensions import get_extension
 from magnaprov.resolvers.rendering import rerender_extensions
 from magnaprov.resolvers.services import Services
+from magnaprov.resolvers.text_input import check_text
 from magnaprov.tenancy import SecretBox, Viewer, phone_password_problem
 
 __all__ = [
@@ -215,16 +216,7 @@ def _check_description(description: str | None, problems: Problems) -> str | Non
     if description is None:
         return None
     description = description.strip()
-    if len(description) > MAX_DESCRIPTION:
-        problems.add(
-            "equipmentDescription", ErrorCode.TOO_LONG, f"At most {MAX_DESCRIPTION} characters."
-        )
-    elif any(ord(character) < 32 for character in description):
-        problems.add(
-            "equipmentDescription",
-            ErrorCode.INVALID,
-            "Must not contain line breaks or control characters.",
-        )
+    check_text("equipmentDescription", description, MAX_DESCRIPTION, problems, single_line=True)
     return description
 
 

@@ -35,6 +35,7 @@ from magnaprov.resolvers.errors import ErrorCode, InvalidArgument, Problems
 from magnaprov.resolvers.pagination import DEFAULT_PAGE_SIZE, Page, paginate
 from magnaprov.resolvers.rendering import RenderReport, load_render_input, render_devices
 from magnaprov.resolvers.services import Services
+from magnaprov.resolvers.text_input import check_name
 from magnaprov.templating import (
     DeviceRenderInput,
     Equipment,
@@ -238,7 +239,7 @@ async def create_template(
 ) -> tuple[ProvisioningTemplate | None, Problems]:
     """A template owned by the viewer or by an account below it that is not a user."""
     problems = Problems()
-    name = _check_name(new.name, problems)
+    name = check_name(new.name, problems, limit=MAX_NAME)
     description = _check_description(new.description, problems)
     _require_modify(viewer, None, "Creating templates", problems)
     async with db.writing() as session:
@@ -274,7 +275,7 @@ async def update_template(
 ) -> tuple[ProvisioningTemplate | None, Problems]:
     """Rename a template or change its description."""
     problems = Problems()
-    name = None if changes.name is None else _check_name(changes.name, problems)
+    name = None if changes.name is None else check_name(changes.name, problems, limit=MAX_NAME)
     description = (
         None if changes.description is None else _check_description(changes.description, problems)
     )
@@ -554,19 +555,6 @@ async def _after_server_default(
 
 def _plus_one(count_statement: Select[Any]) -> Select[Any]:
     return select(count_statement.scalar_subquery() + 1)
-
-
-def _check_name(name: str, problems: Problems) -> str:
-    name = name.strip()
-    if not name:
-        problems.add("name", ErrorCode.REQUIRED, "Name is required.")
-    elif len(name) > MAX_NAME:
-        problems.add("name", ErrorCode.TOO_LONG, f"Name must be at most {MAX_NAME} characters.")
-    elif any(ord(character) < 32 for character in name):
-        problems.add(
-            "name", ErrorCode.INVALID, "Name must not contain line breaks or control characters."
-        )
-    return name
 
 
 def _check_description(description: str, problems: Problems) -> str:
