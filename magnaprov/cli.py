@@ -10,13 +10,14 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from magnaprov.db import create_engine, create_session_factory
+from magnaprov.db import create_engine, create_session_factory, is_sqlite
 from magnaprov.db.migrations import upgrade_to_head
 from magnaprov.resolvers import Services
 from magnaprov.resolvers.bootstrap import ADMIN_LOGIN, ensure_admin, reset_admin_password
 from magnaprov.resolvers.demo import DemoLogin, create_demo_tree
 from magnaprov.resolvers.regeneration import BulkSummary, count_devices, regenerate_in_bulk
 from magnaprov.resolvers.secret_rotation import reencrypt_all
+from magnaprov.serve.tftp_service import TftpThread
 from magnaprov.settings import Settings, get_settings
 from magnaprov.tenancy.secrets import SecretBox, load_keyring, parse_keyring, write_key_file
 
@@ -31,20 +32,37 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to listen on [MAGNAPROV_PORT].")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
-    """Migrate the database, create the admin on first start, and serve the API."""
+    """Migrate the database, create the admin on first start, and serve the API, the device
+    routes and (when the global preferences switch it on) TFTP."""
     settings = get_settings()
+    if workers > 1 and is_sqlite(settings.database_url):
+        typer.echo(
+            "Refusing --workers > 1 with SQLite: each worker caches provisioning files and only "
+            "PostgreSQL tells the others when they change. Use one worker, or set "
+            "MAGNAPROV_DATABASE_URL=postgresql+asyncpg://user:pass@host/db.",
+            err=True,
+        )
+        raise typer.Exit(code=2)
     _migrate(settings)
     asyncio.run(_ensure_admin(settings, reset=False))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
-    uvicorn.run(
-        "magnaprov.serve.app:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        proxy_headers=True,
-        server_header=False,
-    )
+    tftp = TftpThread(settings)  # idle until the global preferences switch TFTP on
+    tftp.start()
+    try:
+        uvicorn.run(
+            "magnaprov.serve.app:create_app",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers,
+            proxy_headers=True,
+            server_header=False,
+            # Its request lines would log device keys; the device routes log their own lines
+            # on `magnaprov.access`, naming devices by id.
+            access_log=False,
+        )
+    finally:
+        tftp.stop()
 
 
 @app.command()

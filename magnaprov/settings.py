@@ -41,6 +41,25 @@ class Settings(BaseSettings):
     # Debug shows "did you mean" hints; production hides the schema's shape from probes.
     debug: bool = False
 
+    # Device routes: an in-process cache of devices' files, bounded in bytes and in devices.
+    file_cache_max_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+    file_cache_max_devices: int = Field(default=20_000, ge=0)
+    # A safety net only: entries are evicted as soon as a change is committed.
+    file_cache_ttl_seconds: float = Field(default=300.0, gt=0)
+    # How long a phone's request waits for the database before the cache (or a 503) answers.
+    prov_database_timeout_seconds: float = Field(default=2.0, gt=0)
+    # Scanning defence: this many misses (404s) from one address within the window earn a ban.
+    miss_threshold: int = Field(default=60, ge=1)
+    miss_window_seconds: float = Field(default=60.0, gt=0)
+    miss_ban_seconds: float = Field(default=300.0, gt=0)
+    # Shares miss counts and bans between workers and hosts; in-process when unset.
+    redis_url: str | None = None
+    # Last contacts are buffered and written in one batch this often.
+    contact_flush_seconds: float = Field(default=5.0, gt=0)
+    # TFTP (switched on and restricted in the global preferences) listens here.
+    tftp_host: str = "0.0.0.0"  # noqa: S104 - phones reach TFTP on whatever interface they can
+    tftp_port: int = Field(default=69, ge=0, le=65535)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

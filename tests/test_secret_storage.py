@@ -125,3 +125,51 @@ async def test_rotate_key_reencrypts_every_secret_and_reports_counts(
     for row_id, blob in after.items():
         identity = f"sip_preferences:{row_id}:phone_password"
         assert new_box.decrypt(blob, identity) == test_box.decrypt(stored[row_id], identity)
+
+
+async def test_rotate_key_from_the_environment_moves_device_secrets_too(
+    gql, tree, engine, settings
+):
+    from conftest import TEST_KEYRING
+    from device_fixtures import provision
+
+    from magnaprov.tenancy.secrets import fresh_keyring, parse_keyring
+
+    [(extension_id, _)] = await make_lines(gql, tree, 1)
+    payload = await provision(
+        gql,
+        tree["o1"].token,
+        extension_id,
+        "00:15:65:AA:CC:01",
+        passwordGeneration="MANUAL",
+        adminPassword="Adm1n-Pw",
+        adminPasswordConfirmation="Adm1n-Pw",
+    )
+    links_before = payload["device"]["provisioningLinks"]
+    new = fresh_keyring()
+    keys = new.serialize().strip() + "," + TEST_KEYRING
+    environment = {
+        **os.environ,
+        "MAGNAPROV_DATABASE_URL": settings.database_url,
+        "MAGNAPROV_SECRETS_KEYS": keys,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "magnaprov.cli", "rotate-key"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "SIP phone passwords: 1 re-encrypted" in result.stdout
+    assert "Device keys: 1 re-encrypted" in result.stdout
+    assert "Device administrator passwords: 1 re-encrypted" in result.stdout
+    only_new = SecretBox(parse_keyring(new.serialize()))
+    async with engine.connect() as connection:
+        device_id, key_blob, admin_blob = (
+            await connection.execute(text("SELECT id, key_secret, admin_password FROM device"))
+        ).one()
+    assert only_new.decrypt(bytes(admin_blob), f"device:{device_id}:admin_password") == "Adm1n-Pw"
+    key = only_new.decrypt(bytes(key_blob), f"device:{device_id}:key")
+    assert links_before[0]["url"].endswith(f"/prov/{key}/")

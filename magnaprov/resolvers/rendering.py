@@ -3,6 +3,9 @@
 Called inside the transaction of whatever changed (a device, its extension's SIP preferences,
 its template, the global preferences), so what the routes serve always matches what was
 committed. Devices are rendered in chunks with a fixed number of queries per chunk.
+
+Every render announces the ids of the devices it touched (`magnaprov.db.file_changes`), so the
+device routes of every process drop what they cached once the transaction commits.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from magnaprov.db import (
     UpdateProtocol,
     utcnow,
 )
+from magnaprov.db.file_changes import announce_changes
 from magnaprov.resolvers.device_links import device_url
 from magnaprov.resolvers.global_preferences import load_global_preferences
 from magnaprov.templating import (
@@ -109,6 +113,7 @@ async def render_devices(
     for start in range(0, len(device_ids), CHUNK_SIZE):
         chunk = device_ids[start : start + CHUNK_SIZE]
         report.add(await _render_chunk(session, secrets, preferences, chunk))
+        await session.run_sync(announce_changes, chunk)
     return report
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from magnaprov.db import UNSCOPED, SipPreferences
+from magnaprov.db import UNSCOPED, Device, SipPreferences
 from magnaprov.tenancy import SecretBox
 
 __all__ = ["ENCRYPTED_COLUMNS", "EncryptedColumn", "reencrypt_all"]
@@ -29,6 +29,21 @@ class EncryptedColumn:
 ENCRYPTED_COLUMNS: list[EncryptedColumn] = [
     EncryptedColumn(
         "SIP phone passwords", SipPreferences, "phone_password", SipPreferences.password_identity
+    ),
+    EncryptedColumn(
+        "Device administrator passwords",
+        Device,
+        "admin_password",
+        lambda device: device.secret_identity("admin_password"),
+    ),
+    EncryptedColumn(
+        "Device keys", Device, "key_secret", lambda device: device.secret_identity("key")
+    ),
+    EncryptedColumn(
+        "Device HTTP Digest passwords",
+        Device,
+        "digest_password",
+        lambda device: device.secret_identity("digest_password"),
     ),
 ]
 

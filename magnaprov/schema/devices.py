@@ -170,6 +170,22 @@ class DeviceType(Node):
             return None
         return _decrypt(info, self.row.admin_password, self.row.secret_identity("admin_password"))
 
+    @strawberry.field(
+        description="User name the phone must send (HTTP Digest) to fetch its files; null when "
+        "HTTP authentication is off. Only for viewers who may modify the device."
+    )
+    def http_auth_username(self) -> str | None:
+        return self.row.digest_username if self.may_modify else None
+
+    @strawberry.field(
+        description="Password the phone must send (HTTP Digest) to fetch its files; null when "
+        "HTTP authentication is off. Only for viewers who may modify the device."
+    )
+    def http_auth_password(self, info: Info) -> str | None:
+        if not self.may_modify or self.row.digest_password is None:
+            return None
+        return _decrypt(info, self.row.digest_password, self.row.secret_identity("digest_password"))
+
     @strawberry.field(description="Whether MAC-based provisioning is in force, or why not.")
     async def mac_based_provisioning(self, info: Info) -> MacBasedProvisioning:
         status = mac_based_status(self.row, await info.context.loaders.global_preferences())
@@ -385,6 +401,14 @@ class DeviceMutations:
         update_protocol: UpdateProtocol | None = None,
         template_id: strawberry.ID | None = None,
         regenerate: bool = False,
+        http_authentication: Annotated[
+            bool | None,
+            strawberry.argument(
+                description="Require HTTP Digest for this device's files: on generates a user "
+                "name and a strong password once (see httpAuthUsername/httpAuthPassword), off "
+                "removes them; omitted leaves it as it is."
+            ),
+        ] = None,
     ) -> ProvisionDevicePayload:
         ctx = info.context
         viewer = ctx.require_viewer()
@@ -423,6 +447,7 @@ class DeviceMutations:
             update_protocol=update_protocol,
             template=template,
             regenerate=regenerate,
+            http_authentication=http_authentication,
         )
         result = await devices.provision_device(
             ctx.db, ctx.services, viewer, ctx.client_address, row_id, fields

@@ -1,0 +1,496 @@
+"""Devices and their rendered files for the phone routes and TFTP: look-up, cache, freshness.
+
+Look-ups. A phone names its device by key (`/prov/{key}/...`) or by MAC (shared root, TFTP).
+The store loads the device and all its rendered files in one statement (one snapshot; a boot
+sequence asks for several files in a row) into a `ServedDevice`, kept in an LRU bounded by total
+bytes and by device count and indexed by id, key digest and MAC. Nothing is rendered here.
+
+Freshness. Whatever changes what a device is served announces the device's id in the
+transaction that makes the change (`magnaprov.db.file_changes`):
+
+* in this process, `after_commit` evicts at once; that is all SQLite (one process) needs;
+* on PostgreSQL, `pg_notify('magnaprov_files', ids)` in the same transaction, which PostgreSQL
+  delivers on commit only, to one LISTEN connection per process, which evicts.
+
+A notification is asynchronous: alone, it would leave a short window in which another process
+still serves the old bytes. So before trusting its cache a request waits for a round trip on
+the LISTEN connection that began after the request arrived. PostgreSQL sends a listener every
+notification committed before that query ran ahead of the query's answer, and asyncpg
+dispatches them in order, so by then every earlier change is evicted. Concurrent requests
+share one round trip: under load that is one `SELECT 1` per round-trip time, not per request.
+A load that raced with an eviction is answered but not cached (an epoch counter). While the
+LISTEN connection is down the cache is not trusted (every request reads the database) and on
+reconnection it is cleared, since notifications may have been missed. `ttl_seconds` is a last
+resort for changes nobody announced (an SQLite file changed by another program).
+
+Database down. A request whose load fails or times out is answered from the cache if it holds
+the device, even unverified, and `StoreUnavailable` otherwise (the routes answer 503). After a
+failure the database is left alone for a moment, so phones are not all held for the timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import format_datetime
+from typing import Any, Literal, cast
+
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import Row, bindparam, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from magnaprov.db import (
+    GLOBAL_PREFERENCES_ID,
+    UNSCOPED,
+    Device,
+    GlobalPreferences,
+    RenderedFile,
+    UpdateProtocol,
+    create_session_factory,
+)
+from magnaprov.db.file_changes import EVERYTHING, subscribe
+from magnaprov.resolvers.device_access import mac_based_status
+from magnaprov.serve.change_listener import ChangeListener
+from magnaprov.templating import FileFormat, find_equipment
+from magnaprov.tenancy import SecretBox, SecretDecryptionError, hash_token
+
+__all__ = [
+    "DigestCredentials",
+    "FileStore",
+    "ServedDevice",
+    "ServedFile",
+    "StoreStats",
+    "StoreUnavailable",
+]
+
+log = logging.getLogger("magnaprov.file_store")
+
+DATABASE_PAUSE_SECONDS = 1.0
+_DATABASE_ERRORS = (
+    SQLAlchemyError,
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
+_ENTRY_OVERHEAD = 600  # bytes per device and per file beyond their contents, roughly
+Index = Literal["id", "key", "mac"]
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached and the cache does not hold the device."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServedFile:
+    """One rendered file, ready for HTTP."""
+
+    name: str
+    content: bytes
+    etag: str
+    rendered_at: datetime
+    last_modified: str
+    content_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class DigestCredentials:
+    """The device's own HTTP Digest user name and password."""
+
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ServedDevice:
+    """What the routes need of a device: how it may be reached, and its files by name key."""
+
+    id: int
+    mac: str
+    key_hash: str
+    protocol: UpdateProtocol
+    generation_enabled: bool
+    mac_based: bool
+    uses_server_default: bool
+    digest: DigestCredentials | None
+    files: Mapping[str, ServedFile]
+
+    @property
+    def size(self) -> int:
+        """Approximate memory held by this entry."""
+        return _ENTRY_OVERHEAD + sum(
+            len(file.content) + _ENTRY_OVERHEAD for file in self.files.values()
+        )
+
+
+@dataclass(slots=True)
+class StoreStats:
+    """Counters for /metrics."""
+
+    hits: int = 0
+    loads: int = 0
+    stale_served: int = 0
+    unavailable: int = 0
+    invalidated_devices: int = 0
+    full_invalidations: int = 0
+
+
+class _DeviceCache:
+    """LRU of devices by id, bounded in bytes and count, with key-digest and MAC indexes."""
+
+    def __init__(self, max_bytes: int, max_devices: int, ttl: float, clock: Callable[[], float]):
+        self._max_bytes, self._max_devices, self._ttl = max_bytes, max_devices, ttl
+        self._clock = clock
+        self._entries: OrderedDict[int, tuple[ServedDevice, float]] = OrderedDict()
+        self._indexes: dict[Index, dict[Any, int]] = {"key": {}, "mac": {}}
+        self.bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, index: Index, value: Any, *, expired_ok: bool = False) -> ServedDevice | None:
+        device_id = value if index == "id" else self._indexes[index].get(value)
+        entry = None if device_id is None else self._entries.get(device_id)
+        if entry is None:
+            return None
+        device, loaded = entry
+        if not expired_ok and self._clock() - loaded > self._ttl:
+            return None
+        self._entries.move_to_end(device.id)
+        return device
+
+    def put(self, device: ServedDevice) -> None:
+        size = device.size
+        if size > self._max_bytes or self._max_devices == 0:
+            return
+        self.evict(device.id)
+        self._entries[device.id] = (device, self._clock())
+        self._indexes["key"][device.key_hash] = device.id
+        self._indexes["mac"][device.mac] = device.id
+        self.bytes += size
+        while self.bytes > self._max_bytes or len(self._entries) > self._max_devices:
+            self.evict(next(iter(self._entries)))
+
+    def evict(self, device_id: int) -> None:
+        entry = self._entries.pop(device_id, None)
+        if entry is None:
+            return
+        device = entry[0]
+        self.bytes -= device.size
+        keys, macs = self._indexes["key"], self._indexes["mac"]
+        if keys.get(device.key_hash) == device_id:
+            del keys[device.key_hash]
+        if macs.get(device.mac) == device_id:
+            del macs[device.mac]
+
+    def clear(self) -> None:
+        self._entries.clear()
+        for index in self._indexes.values():
+            index.clear()
+        self.bytes = 0
+
+
+class FileStore:
+    """Devices for the phone routes, cached per process and never stale (module docstring)."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        secrets: SecretBox,
+        *,
+        max_bytes: int = 64 * 1024 * 1024,
+        max_devices: int = 20_000,
+        ttl_seconds: float = 300.0,
+        database_timeout_seconds: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._engine = engine
+        self._sessions = create_session_factory(engine)
+        self._secrets = secrets
+        self._timeout = database_timeout_seconds
+        self._clock = clock
+        self._cache = _DeviceCache(max_bytes, max_devices, ttl_seconds, clock)
+        # At most the pool's steady size at once: a burst of phones waits here, cheaply, instead
+        # of opening and closing overflow connections for every look-up (and starving GraphQL).
+        pool_size = getattr(engine.pool, "size", None)
+        self._loads = asyncio.Semaphore(pool_size() if callable(pool_size) else 5)
+        self._allow_mac: bool | None = None
+        self._epoch = 0
+        self._paused_until = 0.0
+        self._postgres = engine.dialect.name == "postgresql"
+        self._listener: ChangeListener | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.stats = StoreStats()
+        subscribe(self._committed)
+
+    @property
+    def entries(self) -> int:
+        """Devices held in the cache."""
+        return len(self._cache)
+
+    @property
+    def cached_bytes(self) -> int:
+        """Approximate memory the cache holds."""
+        return self._cache.bytes
+
+    @property
+    def listening(self) -> bool:
+        """On PostgreSQL: whether the LISTEN connection is up (else the cache is bypassed)."""
+        return self._listener is not None and self._listener.connected
+
+    async def start(self) -> None:
+        """Open the LISTEN connection (PostgreSQL); until then the cache is only a fallback."""
+        self._loop = asyncio.get_running_loop()
+        if self._postgres and self._listener is None:
+            url = make_url(self._engine.url).set(drivername="postgresql")
+            self._listener = ChangeListener(
+                url.render_as_string(hide_password=False),
+                on_payload=self._notified,
+                on_connected=lambda: self.invalidate(None),
+                timeout=self._timeout,
+            )
+            await self._listener.start()
+
+    async def stop(self) -> None:
+        """Close the LISTEN connection."""
+        if self._listener is not None:
+            await self._listener.stop()
+            self._listener = None
+
+    async def by_key(self, key: str) -> ServedDevice | None:
+        """The device whose URL key this is."""
+        return await self._find("key", hash_token(key))
+
+    async def by_mac(self, mac: str) -> ServedDevice | None:
+        """The device with this MAC (lower case with colons)."""
+        return await self._find("mac", mac)
+
+    async def by_id(self, device_id: int) -> ServedDevice | None:
+        """The device with this id."""
+        return await self._find("id", device_id)
+
+    async def server_default_holder(self, name_key: str, protocol: UpdateProtocol) -> int | None:
+        """The lowest id of a device on the Server default template, with generation on, no
+        HTTP Digest and this protocol, that has a file of this name; None if none has."""
+        statement = (
+            select(RenderedFile.device_id)
+            .join(Device, Device.id == RenderedFile.device_id)
+            .where(
+                RenderedFile.name_key == name_key,
+                Device.template_id.is_(None),
+                Device.generation_enabled.is_(True),
+                Device.digest_password.is_(None),
+                Device.update_protocol == protocol,
+            )
+            .order_by(RenderedFile.device_id)
+            .limit(1)
+            .execution_options(**UNSCOPED)
+        )
+        try:
+            async with asyncio.timeout(self._timeout), self._sessions() as session:
+                return await session.scalar(statement)
+        except _DATABASE_ERRORS as error:
+            raise StoreUnavailable(str(error)) from error
+
+    def invalidate(self, device_ids: Iterable[int] | None) -> None:
+        """Forget these devices (None: every device) and the cached global preferences."""
+        self._epoch += 1
+        self._allow_mac = None
+        if device_ids is None:
+            self._cache.clear()
+            self.stats.full_invalidations += 1
+            return
+        for device_id in device_ids:
+            self._cache.evict(device_id)
+            self.stats.invalidated_devices += 1
+
+    # --- look-ups ------------------------------------------------------------------------
+
+    async def _find(self, index: Index, value: Any) -> ServedDevice | None:
+        # Only a cached device needs the freshness round trip; a miss reads the database anyway.
+        if self._cache.get(index, value) is not None and await self._trusted():
+            cached = self._cache.get(index, value)  # evicted meanwhile if it changed
+            if cached is not None:
+                self.stats.hits += 1
+                return cached
+        if self._clock() < self._paused_until:
+            return self._fallback(index, value)
+        epoch = self._epoch
+        try:
+            device, allow_mac = await self._load(index, value)
+        except _DATABASE_ERRORS as error:
+            log.warning("device look-up failed, database unreachable: %s", type(error).__name__)
+            self._paused_until = self._clock() + DATABASE_PAUSE_SECONDS
+            return self._fallback(index, value)
+        self.stats.loads += 1
+        if epoch == self._epoch:  # nothing was evicted meanwhile: what was read is current
+            self._allow_mac = allow_mac
+            if device is not None:
+                self._cache.put(device)
+        return device
+
+    async def _trusted(self) -> bool:
+        if not self._postgres:
+            return True  # every change is evicted in this process, at commit
+        return self._listener is not None and await self._listener.sync()
+
+    def _fallback(self, index: Index, value: Any) -> ServedDevice:
+        cached = self._cache.get(index, value, expired_ok=True)
+        if cached is None:
+            self.stats.unavailable += 1
+            raise StoreUnavailable("the database is unreachable and the device is not cached")
+        self.stats.stale_served += 1
+        return cached
+
+    async def _load(self, index: Index, value: Any) -> tuple[ServedDevice | None, bool]:
+        # Core, one statement (one snapshot), autocommit on PostgreSQL: one round trip, which
+        # matters when scanners make every look-up miss the cache.
+        allow_mac = self._allow_mac
+        async with (
+            self._loads,
+            asyncio.timeout(self._timeout),
+            self._engine.connect() as connection,
+        ):
+            if self._postgres:
+                connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            if allow_mac is None:
+                allow_mac = bool(await connection.scalar(_ALLOW_MAC))
+            rows = (await connection.execute(_DEVICE_FILES_BY[index], {"value": value})).all()
+        if not rows:
+            return None, allow_mac
+        return self._served(cast(Sequence[Row[Any]], rows), allow_mac), allow_mac
+
+    def _served(self, rows: Sequence[Row[Any]], allow_mac: bool) -> ServedDevice | None:
+        first = rows[0]
+        device = Device(
+            id=first.id,
+            generation_enabled=first.generation_enabled,
+            use_mac_provisioning=first.use_mac_provisioning,
+            update_protocol=first.update_protocol,
+        )
+        digest = None
+        if first.digest_password is not None and first.digest_username:
+            identity = device.secret_identity("digest_password")
+            try:
+                password = self._secrets.decrypt(first.digest_password, identity)
+            except SecretDecryptionError as error:
+                # Never serve without the authentication the device asks for.
+                log.error("device %s: digest password unreadable: %s", first.id, error)
+                return None
+            digest = DigestCredentials(first.digest_username, password)
+        preferences = GlobalPreferences(allow_mac_provisioning=allow_mac)
+        content_type = _content_types(first.manufacturer, first.model, first.firmware)
+        return ServedDevice(
+            id=first.id,
+            mac=first.mac,
+            key_hash=first.key_hash,
+            protocol=first.update_protocol,
+            generation_enabled=first.generation_enabled,
+            mac_based=mac_based_status(device, preferences).in_force,
+            uses_server_default=first.template_id is None,
+            digest=digest,
+            files={
+                row.name_key: ServedFile(
+                    name=row.name,
+                    content=row.content,
+                    etag=row.etag,
+                    rendered_at=row.rendered_at,
+                    last_modified=format_datetime(row.rendered_at, usegmt=True),
+                    content_type=content_type(row.name),
+                )
+                for row in rows
+                if row.name_key is not None
+            },
+        )
+
+    # --- invalidation ----------------------------------------------------------------------
+
+    def _notified(self, payload: str) -> None:
+        try:
+            ids = None if payload == EVERYTHING else [int(part) for part in payload.split(",")]
+        except ValueError:
+            ids = None
+        self.invalidate(ids)
+
+    def _committed(self, device_ids: set[int] | None) -> None:
+        """A transaction of this process committed changes (called from any thread)."""
+        loop = self._loop
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is None or loop is running:
+            self._evict_committed(device_ids)
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(self._evict_committed, device_ids)
+
+    def _evict_committed(self, device_ids: set[int] | None) -> None:
+        if not self._postgres:
+            self.invalidate(device_ids)
+            return
+        # The notification counts these; evicting now only spares this process the wait.
+        self._epoch += 1
+        self._allow_mac = None
+        if device_ids is None:
+            self._cache.clear()
+        else:
+            for device_id in device_ids:
+                self._cache.evict(device_id)
+
+
+XML_TYPE = "application/xml"
+TEXT_TYPE = "text/plain; charset=utf-8"
+
+
+_ALLOW_MAC = select(GlobalPreferences.allow_mac_provisioning).where(
+    GlobalPreferences.id == GLOBAL_PREFERENCES_ID
+)
+_DEVICE_FILES = select(
+    Device.id,
+    Device.mac,
+    Device.key_hash,
+    Device.update_protocol,
+    Device.generation_enabled,
+    Device.use_mac_provisioning,
+    Device.template_id,
+    Device.manufacturer,
+    Device.model,
+    Device.firmware,
+    Device.digest_username,
+    Device.digest_password,
+    RenderedFile.name,
+    RenderedFile.name_key,
+    RenderedFile.content,
+    RenderedFile.etag,
+    RenderedFile.rendered_at,
+).outerjoin(RenderedFile, RenderedFile.device_id == Device.id)
+
+
+# Built once with a bound parameter: no per-request statement building or cache-key work.
+_DEVICE_FILES_BY = {
+    "id": _DEVICE_FILES.where(Device.id == bindparam("value")),
+    "key": _DEVICE_FILES.where(Device.key_hash == bindparam("value")),
+    "mac": _DEVICE_FILES.where(Device.mac == bindparam("value")),
+}
+
+
+def _content_types(manufacturer: str, model: str, firmware: str) -> Callable[[str], str]:
+    equipment = find_equipment(manufacturer, model, firmware)
+
+    def content_type(name: str) -> str:
+        spec = None
+        if equipment is not None:
+            found = equipment.firmware.match_file_name(name)
+            spec = None if found is None else equipment.firmware.file(found.pattern)
+        if spec is None:
+            return XML_TYPE if name.lower().endswith(".xml") else TEXT_TYPE
+        return XML_TYPE if spec.format is FileFormat.XML else TEXT_TYPE
+
+    return content_type

@@ -1,0 +1,187 @@
+"""A change committed through one server process is what another serves next: two real
+uvicorn processes on one PostgreSQL database, each with its own file cache."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from account_tree import build_tree
+from conftest import TEST_KEYRING, GraphQL, make_settings, wipe
+from phone_simulators import REGISTRAR, add_line, provision_on, set_preferences
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from magnaprov.db import create_engine, create_session_factory
+from magnaprov.db.migrations import upgrade_to_head
+from magnaprov.resolvers import Services
+from magnaprov.serve.change_listener import LISTENER_NAME
+
+YEALINK = {"manufacturer": "yealink", "model": "T46S", "firmware": "V81"}
+MAC = "00:15:65:f2:e5:01"
+DEVICE_FILE = "001565f2e501.cfg"
+SET_PASSWORD = """mutation($id: ID!, $pw: String!) {
+  updateSipPreferences(extensionId: $id, phonePassword: $pw, phonePasswordConfirmation: $pw) {
+    userErrors { code } } }"""
+
+
+@pytest.fixture
+def migrated_postgres(postgres_url: str) -> str:
+    upgrade_to_head(postgres_url)
+    return postgres_url
+
+
+@pytest.fixture
+async def pg_engine(migrated_postgres: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(migrated_postgres)
+    await wipe(engine)
+    yield engine
+    await wipe(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+def servers(migrated_postgres: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """Two `uvicorn --factory magnaprov.serve.app:create_app` processes on loopback ports."""
+    env = {
+        **os.environ,
+        "MAGNAPROV_DATABASE_URL": migrated_postgres,
+        "MAGNAPROV_SECRETS_KEYS": TEST_KEYRING,
+        "MAGNAPROV_ARGON2_TIME_COST": "1",
+        "MAGNAPROV_ARGON2_MEMORY_KIB": "64",
+        "MAGNAPROV_ARGON2_PARALLELISM": "1",
+    }
+    processes, urls, sockets = [], [], []
+    try:
+        for _ in range(2):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+            urls.append(f"http://127.0.0.1:{sock.getsockname()[1]}")
+            command = [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "magnaprov.serve.app:create_app",
+                "--fd",
+                str(sock.fileno()),
+                "--log-level",
+                "warning",
+                "--no-server-header",
+            ]
+            processes.append(
+                subprocess.Popen(command, env=env, cwd=tmp_path, pass_fds=(sock.fileno(),))
+            )
+        yield urls[0], urls[1]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=15)
+        for sock in sockets:
+            sock.close()
+
+
+async def ready(http: httpx.AsyncClient) -> None:
+    """Wait until the process answers and its change listener is up."""
+    for _ in range(300):
+        try:
+            metrics = (await http.get("/metrics")).text
+        except httpx.TransportError:
+            metrics = ""
+        if re.search(r"^magnaprov_file_change_listener_up 1$", metrics, re.MULTILINE):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("server did not start")
+
+
+def counter(metrics: str, name: str) -> int:
+    found = re.search(rf"^{name} (\d+)$", metrics, re.MULTILINE)
+    assert found, name
+    return int(found[1])
+
+
+async def test_a_change_through_one_process_is_served_by_the_other_at_once(
+    pg_engine, migrated_postgres, servers
+):
+    url_a, url_b = servers
+    services = Services.from_settings(make_settings(migrated_postgres))
+    tree = await build_tree(create_session_factory(pg_engine), services)
+    token = tree["o1"].token
+    async with httpx.AsyncClient(base_url=url_a) as a, httpx.AsyncClient(base_url=url_b) as b:
+        await asyncio.gather(ready(a), ready(b))
+        gql = GraphQL(a)
+        await set_preferences(gql, tree["admin"].token, allow=True, registrar=REGISTRAR)
+        line = await add_line(gql, token, tree["u1"].gid, "Two Procs", "First-pw-0")
+        device = await provision_on(gql, token, line, MAC, YEALINK, protocol="HTTP", macBased=True)
+        url = device.directory + DEVICE_FILE
+        for _ in range(2):  # the second answer comes from B's cache
+            assert "account.1.password = First-pw-0" in (await b.get(url)).text
+        assert counter((await b.get("/metrics")).text, "magnaprov_file_cache_hits_total") >= 1
+
+        for round_ in range(1, 6):
+            await gql(SET_PASSWORD, {"id": line.extension_id, "pw": f"Changed-pw-{round_}"}, token)
+            served = await b.get(url)
+            assert f"account.1.password = Changed-pw-{round_}" in served.text, round_
+            root = await b.get("/prov/" + DEVICE_FILE)
+            assert f"account.1.password = Changed-pw-{round_}" in root.text, round_
+
+        rotated = await gql(
+            """mutation($id: ID!) { rotateDeviceKey(deviceId: $id) {
+            device { provisioningLinks { kind url } } } }""",
+            {"id": device.device_id},
+            token,
+        )
+        assert (await b.get(url)).status_code == 404
+        new_link = rotated["data"]["rotateDeviceKey"]["device"]["provisioningLinks"][0]["url"]
+        new_url = "/" + new_link.split("/", 3)[3] + DEVICE_FILE
+        assert (await b.get(new_url)).status_code == 200
+
+        await set_preferences(gql, tree["admin"].token, allow=False)
+        assert (await b.get("/prov/" + DEVICE_FILE)).status_code == 404
+        assert (await b.get(new_url)).status_code == 200
+
+        await provision_on(gql, token, line, MAC, YEALINK, generation=False)
+        assert (await b.get(new_url)).status_code == 404
+        await provision_on(gql, token, line, MAC, YEALINK, generation=True)
+        assert (await b.get(new_url)).status_code == 200
+
+        # Listeners cut off: B must not trust its cache until it listens again, then drops it.
+        before = counter(
+            (await b.get("/metrics")).text, "magnaprov_file_cache_full_invalidations_total"
+        )
+        async with pg_engine.connect() as connection:
+            await connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = :name"
+                ),
+                {"name": LISTENER_NAME},
+            )
+            await connection.commit()
+        await gql(SET_PASSWORD, {"id": line.extension_id, "pw": "While-deaf-1"}, token)
+        assert "account.1.password = While-deaf-1" in (await b.get(new_url)).text
+        await ready(b)
+        metrics = (await b.get("/metrics")).text
+        assert counter(metrics, "magnaprov_file_cache_full_invalidations_total") > before
+        await gql(SET_PASSWORD, {"id": line.extension_id, "pw": "Heard-again-2"}, token)
+        assert "account.1.password = Heard-again-2" in (await b.get(new_url)).text
+
+        await gql(
+            "mutation($id: ID!) { unprovisionDevice(extensionId: $id) { userErrors { code } } }",
+            {"id": line.extension_id},
+            token,
+        )
+        assert (await b.get(new_url)).status_code == 404
+        metrics = (await b.get("/metrics")).text
+        assert counter(metrics, "magnaprov_file_regenerations_total") >= 8
