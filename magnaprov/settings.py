@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(default=12, ge=2)
     graphql_max_tokens: int = Field(default=4000, ge=100)
     graphql_max_aliases: int = Field(default=30, ge=1)
+    # POST /graphql bodies above this are refused (413) before they are parsed.
+    graphql_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     graphql_introspection: bool = True
     # Debug shows "did you mean" hints; production hides the schema's shape from probes.
     debug: bool = False

@@ -103,13 +103,21 @@ async def test_demo_fills_a_believable_tree_and_prints_the_logins(settings, gql)
         token=body["data"]["login"]["token"],
     )
     assert viewer["data"]["viewer"]["role"] == "USER"
-    reset = run_cli("create-admin", "--reset", database_url=settings.database_url,
-                    MAGNAPROV_ADMIN_PASSWORD="Demo-Root-Pass-1")
+    reset = run_cli(
+        "create-admin",
+        "--reset",
+        database_url=settings.database_url,
+        MAGNAPROV_ADMIN_PASSWORD="Demo-Root-Pass-1",
+    )
     assert reset.returncode == 0, reset.stderr
     admin_password = "Demo-Root-Pass-1"
-    admin = await gql(f'mutation {{ login(login: "admin", password: "{admin_password}") {{ token }} }}')
-    devices = await gql("query { devices { totalCount nodes { manufacturer files { name } } } }",
-                        token=admin["data"]["login"]["token"])
+    admin = await gql(
+        f'mutation {{ login(login: "admin", password: "{admin_password}") {{ token }} }}'
+    )
+    devices = await gql(
+        "query { devices { totalCount nodes { manufacturer files { name } } } }",
+        token=admin["data"]["login"]["token"],
+    )
     assert devices["data"]["devices"]["totalCount"] == 6
     assert all(node["files"] for node in devices["data"]["devices"]["nodes"])
     again = run_cli("demo", database_url=settings.database_url)

@@ -306,8 +306,14 @@ async def test_links_take_the_form_each_vendor_needs(
 ):
     manufacturer, model, firmware = equipment
     payload = await provision(
-        gql, tree["o1"].token, phones["o1"], MAC, protocol="HTTP",
-        manufacturer=manufacturer, model=model, firmware=firmware,
+        gql,
+        tree["o1"].token,
+        phones["o1"],
+        MAC,
+        protocol="HTTP",
+        manufacturer=manufacturer,
+        model=model,
+        firmware=firmware,
     )
     assert payload["userErrors"] == [], payload["userErrors"]
     links = payload["device"]["provisioningLinks"]
@@ -468,14 +474,20 @@ PREVIEW = """mutation($device: ID, $source: String) { previewProvisioningFile(ma
 async def test_preview_for_a_device_uses_its_own_data_and_writes_nothing(gql, tree, phones):
     payload = await provision(gql, tree["o1"].token, phones["o1"], MAC)
     device_id = payload["device"]["id"]
-    body = (await gql(PREVIEW, {"device": device_id}, token=tree["o1"].token))["data"]["previewProvisioningFile"]
+    body = (await gql(PREVIEW, {"device": device_id}, token=tree["o1"].token))["data"][
+        "previewProvisioningFile"
+    ]
     assert body["userErrors"] == []
     assert body["fileName"] == "001565aabb01.cfg"
     assert "account.1.user_name = 0001*001" in body["content"]
     custom = "{% extends server_default %}{% block extra %}custom.key = {{ extension.full_number }}\n{% endblock %}"
-    body = (await gql(PREVIEW, {"device": device_id, "source": custom}, token=tree["o1"].token))["data"]["previewProvisioningFile"]
+    body = (await gql(PREVIEW, {"device": device_id, "source": custom}, token=tree["o1"].token))[
+        "data"
+    ]["previewProvisioningFile"]
     assert "custom.key = 0001*001" in body["content"]
-    files = (await gql(EXTENSION_DEVICE, {"id": phones["o1"]}, token=tree["o1"].token))["data"]["extension"]["device"]["files"]
+    files = (await gql(EXTENSION_DEVICE, {"id": phones["o1"]}, token=tree["o1"].token))["data"][
+        "extension"
+    ]["device"]["files"]
     assert all("custom.key" not in f["content"] for f in files)
 
 
@@ -483,12 +495,20 @@ async def test_preview_for_a_device_needs_modify_access(gql, tree, phones):
     payload = await provision(gql, tree["o1"].token, phones["o1"], MAC)
     for viewer in ("p2", "u2"):
         body = await gql(PREVIEW, {"device": payload["device"]["id"]}, token=tree[viewer].token)
-        assert body["data"]["previewProvisioningFile"]["userErrors"] == [{"field": "deviceId", "code": "NOT_FOUND"}]
+        assert body["data"]["previewProvisioningFile"]["userErrors"] == [
+            {"field": "deviceId", "code": "NOT_FOUND"}
+        ]
 
 
 async def test_an_account_owning_a_template_cannot_be_deleted(gql, tree):
-    await gql('mutation { createProvisioningTemplate(name: "Mine") { userErrors { code } } }', token=tree["o1"].token)
-    body = await gql("mutation($id: ID!) { deleteAccount(id: $id) { userErrors { code message } } }",
-                     {"id": tree["o1"].gid}, token=tree["p1"].token)
+    await gql(
+        'mutation { createProvisioningTemplate(name: "Mine") { userErrors { code } } }',
+        token=tree["o1"].token,
+    )
+    body = await gql(
+        "mutation($id: ID!) { deleteAccount(id: $id) { userErrors { code message } } }",
+        {"id": tree["o1"].gid},
+        token=tree["p1"].token,
+    )
     messages = [e["message"] for e in body["data"]["deleteAccount"]["userErrors"]]
     assert any("child account" in m or "template" in m for m in messages)

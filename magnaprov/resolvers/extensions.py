@@ -40,8 +40,8 @@ __all__ = [
 ]
 
 MAX_NAME = 200
-_NUMBER = re.compile(r"\d{3}")
-_FULL_NUMBER = re.compile(r"\d{4}\*\d{3}")
+_NUMBER = re.compile(r"[0-9]{3}")  # not \d, which also accepts e.g. Arabic-Indic digits
+_FULL_NUMBER = re.compile(r"[0-9]{4}\*[0-9]{3}")
 _AUTO_NUMBER_ATTEMPTS = 5
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from magnaprov.resolvers.errors import InvalidArgument
+from magnaprov.resolvers.identifiers import parse_row_id
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -39,9 +40,10 @@ def decode_cursor(cursor: str) -> int:
         text = base64.urlsafe_b64decode(cursor.encode()).decode()
     except (binascii.Error, UnicodeError, ValueError):
         text = ""
-    if not text.startswith(_CURSOR_PREFIX) or not text[len(_CURSOR_PREFIX) :].isdigit():
+    row_id = parse_row_id(text.removeprefix(_CURSOR_PREFIX))
+    if not text.startswith(_CURSOR_PREFIX) or row_id is None:
         raise InvalidArgument("after: not a cursor returned by this API.")
-    return int(text[len(_CURSOR_PREFIX) :])
+    return row_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -26,6 +27,7 @@ from magnaprov.schema.errors import UserError, user_errors
 from magnaprov.schema.node import Node, decode_id, encode_global_id, register_node_type
 from magnaprov.schema.pagination import Connection, connection_from_page
 from magnaprov.schema.permissions import IsAuthenticated
+from magnaprov.schema.preloading import NOT_LOADED, NotLoaded, deferred
 from magnaprov.templating import find_equipment
 from magnaprov.tenancy import SecretDecryptionError
 
@@ -114,10 +116,12 @@ class DeviceType(Node):
     created_at: datetime = strawberry.field(description="When the device was provisioned.")
     updated_at: datetime = strawberry.field(description="Last change.")
     row: strawberry.Private[Device]
+    extension_type: strawberry.Private[ExtensionType_ | NotLoaded | None] = NOT_LOADED
+    template_name_value: strawberry.Private[str | NotLoaded] = NOT_LOADED
 
     @classmethod
     def from_row(cls, row: Device, access: ProvisioningLevel) -> DeviceType:
-        """The GraphQL form of a device row, as `access` allows."""
+        """The GraphQL form of a device row, as `access` allows (see also `device_types`)."""
         return cls(
             id=encode_global_id("Device", row.id),
             friendly_name=row.friendly_name,
@@ -150,19 +154,26 @@ class DeviceType(Node):
         return self.viewer_provisioning is ProvisioningLevel.MODIFY
 
     @strawberry.field(description="The phone-terminal extension the device belongs to.")
-    async def extension(
+    def extension(
         self, info: Info
     ) -> Annotated[ExtensionType_, strawberry.lazy("magnaprov.schema.extensions")] | None:
+        if isinstance(self.extension_type, NotLoaded):
+            return deferred(self._load_extension(info))
+        return self.extension_type
+
+    async def _load_extension(self, info: Info) -> ExtensionType_ | None:
         from magnaprov.schema.extensions import ExtensionType_
 
         row = await info.context.loaders.extension_by_id.load(self.row.extension_id)
         return None if row is None else ExtensionType_.from_row(row)
 
     @strawberry.field(description="Name of the template used (Server default when none chosen).")
-    async def template_name(self, info: Info) -> str:
+    def template_name(self, info: Info) -> str:
         if self.row.template_id is None:
             return "Server default"
-        return await info.context.loaders.template_name.load(self.row.template_id)
+        if isinstance(self.template_name_value, NotLoaded):
+            return deferred(info.context.loaders.template_name.load(self.row.template_id))
+        return self.template_name_value
 
     @strawberry.field(description="Administrator password; only for viewers who may modify.")
     def admin_password(self, info: Info) -> str | None:
@@ -237,6 +248,30 @@ def _decrypt(info: Info, ciphertext: bytes, identity: str) -> str | None:
     except SecretDecryptionError as error:
         log.error("secret %s cannot be decrypted: %s", identity, error)
         return None
+
+
+async def device_types(info: Info, rows: Sequence[Device]) -> list[DeviceType]:
+    """Devices for a list, with extensions, owners and template names loaded in batches."""
+    from magnaprov.schema.extensions import extension_types
+
+    viewer = info.context.require_viewer()
+    loaders = info.context.loaders
+    extension_rows = await loaders.extension_by_id.load_many([row.extension_id for row in rows])
+    found = [row for row in extension_rows if row is not None]
+    extensions = {ext.row.id: ext for ext in await extension_types(info, found)}
+    template_ids = sorted({row.template_id for row in rows if row.template_id is not None})
+    names = dict(
+        zip(template_ids, await loaders.template_name.load_many(template_ids), strict=True)
+    )
+    devices = []
+    for row in rows:
+        extension = extensions[row.extension_id]
+        device = DeviceType.from_row(row, device_access(viewer, extension.row))
+        device.extension_type = extension
+        if row.template_id is not None:
+            device.template_name_value = names[row.template_id]
+        devices.append(device)
+    return devices
 
 
 async def device_for_viewer(info: Info, row: Device) -> DeviceType | None:
@@ -340,17 +375,8 @@ class DeviceQueries:
             page = await devices.list_devices(
                 session, viewer, search=search, first=first, after=after
             )
-        extensions = await info.context.loaders.extension_by_id.load_many(
-            [row.extension_id for row in page.rows]
-        )
-        access = {
-            extension.id: device_access(viewer, extension)
-            for extension in extensions
-            if extension is not None
-        }
-        return connection_from_page(
-            page, lambda row: DeviceType.from_row(row, access[row.extension_id]), lambda row: row.id
-        )
+        built = {device.row.id: device for device in await device_types(info, page.rows)}
+        return connection_from_page(page, lambda row: built[row.id], lambda row: row.id)
 
     @strawberry.field(
         description="One device by global ID or by MAC address (any case).",

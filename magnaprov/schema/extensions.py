@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import strawberry
 
-from magnaprov.db import Extension, ExtensionType, ProvisioningLevel
+from magnaprov.db import Account, Extension, ExtensionType, ProvisioningLevel
 from magnaprov.resolvers import Problems, extensions
 from magnaprov.resolvers.device_access import device_access
 from magnaprov.resolvers.errors import ErrorCode
@@ -18,6 +19,7 @@ from magnaprov.schema.errors import UserError, user_errors
 from magnaprov.schema.node import Node, decode_id, encode_global_id, register_node_type
 from magnaprov.schema.pagination import Connection, connection_from_page
 from magnaprov.schema.permissions import IsAuthenticated
+from magnaprov.schema.preloading import NOT_LOADED, NotLoaded, deferred
 from magnaprov.schema.sip_preferences import SipPreferencesType
 
 __all__ = ["ExtensionMutations", "ExtensionQueries", "ExtensionType_"]
@@ -41,10 +43,13 @@ class ExtensionType_(Node):
     chat_server_access: bool = strawberry.field(description="Enable chat server access.")
     created_at: datetime = strawberry.field(description="When the extension was added.")
     row: strawberry.Private[Extension]
+    owner_row: strawberry.Private[Account | NotLoaded | None] = NOT_LOADED
 
     @classmethod
-    def from_row(cls, row: Extension) -> ExtensionType_:
-        """The GraphQL form of an extension row."""
+    def from_row(
+        cls, row: Extension, owner: Account | NotLoaded | None = NOT_LOADED
+    ) -> ExtensionType_:
+        """The GraphQL form of an extension row (with its owner, when a list preloaded it)."""
         return cls(
             id=encode_global_id("Extension", row.id),
             type=row.type,
@@ -55,10 +60,16 @@ class ExtensionType_(Node):
             chat_server_access=row.chat_server_access,
             created_at=row.created_at,
             row=row,
+            owner_row=owner,
         )
 
     @strawberry.field(description="The user account that owns the extension.")
-    async def owner(self, info: Info) -> AccountType | None:
+    def owner(self, info: Info) -> AccountType | None:
+        if isinstance(self.owner_row, NotLoaded):
+            return deferred(self._load_owner(info))
+        return None if self.owner_row is None else AccountType.from_row(self.owner_row)
+
+    async def _load_owner(self, info: Info) -> AccountType | None:
         owner = await info.context.loaders.account_by_id.load(self.row.owner_id)
         return None if owner is None else AccountType.from_row(owner)
 
@@ -105,6 +116,12 @@ class ExtensionType_(Node):
     def viewer_can_modify(self, info: Info) -> bool:
         viewer = info.context.viewer
         return viewer is not None and viewer.manages(self.row.tree_path)
+
+
+async def extension_types(info: Info, rows: Sequence[Extension]) -> list[ExtensionType_]:
+    """Extensions for a list, with their owners loaded in one batch."""
+    owners = await info.context.loaders.account_by_id.load_many([row.owner_id for row in rows])
+    return [ExtensionType_.from_row(row, owner) for row, owner in zip(rows, owners, strict=True)]
 
 
 async def _fetch_extension(info: Info, extension_id: int) -> ExtensionType_ | None:
@@ -178,7 +195,8 @@ class ExtensionQueries:
             page = await extensions.list_extensions(
                 session, under_account_id=under, search=search, type_=type, first=first, after=after
             )
-        return connection_from_page(page, ExtensionType_.from_row, lambda row: row.id)
+        preloaded = {ext.row.id: ext for ext in await extension_types(info, page.rows)}
+        return connection_from_page(page, lambda row: preloaded[row.id], lambda row: row.id)
 
     @strawberry.field(
         description="One extension, by global ID or by full number such as 0027*001.",

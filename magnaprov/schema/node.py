@@ -9,6 +9,8 @@ from typing import Any
 
 import strawberry
 
+from magnaprov.resolvers.identifiers import parse_row_id
+
 __all__ = [
     "Node",
     "decode_global_id",
@@ -39,9 +41,10 @@ def decode_global_id(global_id: str, expected_type: str | None = None) -> tuple[
         type_name, _, raw_id = base64.urlsafe_b64decode(global_id.encode()).decode().partition(":")
     except (binascii.Error, UnicodeError, ValueError):
         return None
-    if not raw_id.isdigit() or (expected_type is not None and type_name != expected_type):
+    row_id = parse_row_id(raw_id)
+    if row_id is None or (expected_type is not None and type_name != expected_type):
         return None
-    return type_name, int(raw_id)
+    return type_name, row_id
 
 
 def decode_id(global_id: str, expected_type: str) -> int | None:

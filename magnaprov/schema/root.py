@@ -27,6 +27,7 @@ from magnaprov.schema.catalog import CatalogQueries
 from magnaprov.schema.devices import DeviceMutations, DeviceQueries
 from magnaprov.schema.extensions import ExtensionMutations, ExtensionQueries
 from magnaprov.schema.global_preferences import GlobalPreferencesMutations, GlobalPreferencesQueries
+from magnaprov.schema.nul_guard import RejectNulCharacters
 from magnaprov.schema.sip_preferences import SipPreferencesMutations
 from magnaprov.schema.templates import TemplateMutations, TemplateQueries
 from magnaprov.settings import Settings
@@ -94,6 +95,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
+        RejectNulCharacters,
         lambda: MaskErrors(should_mask_error=should_mask),
     ]
     if not settings.graphql_introspection:

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
 from magnaprov.db import create_engine, create_session_factory
@@ -21,6 +22,7 @@ from magnaprov.serve.graphql_app import GraphQLEndpoint
 from magnaprov.serve.health import health_endpoint
 from magnaprov.serve.metrics import ServeMetrics, metrics_endpoint
 from magnaprov.serve.miss_guard import MissGuardSettings, create_miss_guard
+from magnaprov.serve.request_limits import GraphQLRequestLimits
 from magnaprov.settings import Settings, get_settings
 
 __all__ = ["create_app"]
@@ -86,6 +88,9 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
             Route("/metrics", metrics_endpoint(metrics), methods=["GET"]),
             Mount("/prov", app=device_routes),
             graphiql.route(),
+        ],
+        middleware=[
+            Middleware(GraphQLRequestLimits, max_body_bytes=settings.graphql_max_body_bytes)
         ],
         lifespan=lifespan,
     )

@@ -250,7 +250,9 @@ class DeviceRoutes:
 
     async def _accept_upload(self, request: _Request, device: ServedDevice) -> _Reply:
         declared = request.header(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > MAX_UPLOAD_BYTES):
+        if declared is not None and (
+            not (declared.isascii() and declared.isdigit()) or int(declared) > MAX_UPLOAD_BYTES
+        ):
             return _TOO_LARGE
         received = 0
         while True:

@@ -147,7 +147,7 @@ def _option_pairs(fields: list[bytes]) -> dict[str, str]:
 def _int_option(options: dict[str, str], name: str) -> int | None:
     value = options.get(name, "")
     # Bounded length: int() refuses very long digit strings, and no valid value is that long.
-    return int(value) if value.isdigit() and len(value) <= 10 else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 10 else None
 
 
 def _negotiate(request: _ReadRequest, size: int, max_client_timeout: int) -> dict[str, int]:
