@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -46,6 +48,7 @@ def serve(
     _migrate(settings)
     asyncio.run(_ensure_admin(settings, reset=False))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     tftp = TftpThread(settings)  # idle until the global preferences switch TFTP on
     tftp.start()
     try:
@@ -63,6 +66,12 @@ def serve(
         )
     finally:
         tftp.stop()
+
+
+def _exit_on_sigterm(_signal: int, _frame: FrameType | None) -> None:
+    # uvicorn finishes in-flight requests and the lifespan shutdown, then re-raises SIGTERM:
+    # a requested stop is a success.
+    raise SystemExit(0)
 
 
 @app.command()

@@ -13,7 +13,21 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-__all__ = ["create_engine", "create_session_factory", "is_sqlite"]
+__all__ = [
+    "COMMAND_TIMEOUT_SECONDS",
+    "CONNECT_TIMEOUT_SECONDS",
+    "create_engine",
+    "create_session_factory",
+    "is_sqlite",
+]
+
+# asyncpg waits 60 s for a connection by default: while PostgreSQL is unreachable (not refusing,
+# just silent) every request would hang that long instead of failing fast with a 503.
+CONNECT_TIMEOUT_SECONDS = 2.0
+# What the server passes as `command_timeout`: no statement of a request takes this long, so a
+# connection whose server vanished without closing it fails instead of hanging the request
+# (and the pool's pre-ping) until TCP gives up. Migrations and bulk commands keep no limit.
+COMMAND_TIMEOUT_SECONDS = 30.0
 
 
 def is_sqlite(url: str) -> bool:
@@ -21,10 +35,19 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, **options: Any) -> AsyncEngine:
-    """An async engine with the per-database settings the server relies on."""
+def create_engine(url: str, *, command_timeout: float | None = None, **options: Any) -> AsyncEngine:
+    """An async engine with the per-database settings the server relies on.
+
+    On PostgreSQL (asyncpg) connecting gives up after `CONNECT_TIMEOUT_SECONDS`, and each
+    statement after `command_timeout` seconds when one is given.
+    """
     if not is_sqlite(url):
         options.setdefault("pool_pre_ping", True)
+        if make_url(url).get_driver_name() == "asyncpg":
+            connect_args = {"timeout": CONNECT_TIMEOUT_SECONDS, **options.pop("connect_args", {})}
+            if command_timeout is not None:
+                connect_args.setdefault("command_timeout", command_timeout)
+            options["connect_args"] = connect_args
         return create_async_engine(url, **options)
     engine = create_async_engine(url, connect_args={"timeout": 30}, **options)
     event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)

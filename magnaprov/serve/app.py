@@ -11,6 +11,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
 from magnaprov.db import create_engine, create_session_factory
+from magnaprov.db.engine import COMMAND_TIMEOUT_SECONDS
 from magnaprov.db.file_changes import install_change_hooks
 from magnaprov.resolvers import Services
 from magnaprov.schema import build_schema
@@ -32,7 +33,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     """The ASGI app; it owns (and disposes of) its engine unless one is handed in."""
     settings = settings or get_settings()
     owns_engine = engine is None
-    engine = engine or create_engine(settings.database_url)
+    engine = engine or create_engine(settings.database_url, command_timeout=COMMAND_TIMEOUT_SECONDS)
     session_factory = create_session_factory(engine)
     services = Services.from_settings(settings)
     graphiql = load_graphiql()

@@ -1,23 +1,40 @@
-"""The /graphql endpoint: builds each request's Context (viewer, session, loaders)."""
+"""The /graphql endpoint: builds each request's Context (viewer, session, loaders).
+
+A request the database could not serve is answered 503 with a JSON error (see
+`database_errors`), not 500 or a 200 masking "Unexpected error.", unless one of its writes
+already committed: then it stays a 200 whose errors say the database was lost part-way.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from magnaprov.db import set_tree_scope
 from magnaprov.resolvers import Loaders, RequestDatabase, Services
 from magnaprov.resolvers.auth import authenticate
 from magnaprov.schema import Context
+from magnaprov.serve.database_errors import (
+    DATABASE_LOST_MESSAGE,
+    DATABASE_UNAVAILABLE_CODE,
+    DatabaseUnavailable,
+    database_unreachable,
+    unavailable_response,
+)
 from magnaprov.serve.graphiql import GraphiQLAssets
 
 __all__ = ["GraphQLEndpoint", "bearer_token"]
+
+log = logging.getLogger("magnaprov.graphql")
 
 _DB_STATE_KEY = "magnaprov_db"
 
@@ -56,12 +73,45 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         # Strawberry's own hooks are skipped on some early failures (a query that fails
         # validation), so the session is released here, whatever happened inside.
         state = scope.setdefault("state", {})
+        started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, tracked_send)
+        except Exception as error:
+            # Raised before an answer began: by get_context (authentication) or process_result.
+            if started or scope["type"] != "http" or not database_unreachable(error):
+                raise
+            cause = type(error.__cause__ or error).__name__
+            log.warning("answered 503, the database is unreachable: %s", cause)
+            await unavailable_response()(scope, receive, send)
         finally:
             db = state.pop(_DB_STATE_KEY, None)
             if isinstance(db, RequestDatabase):
                 await db.close()
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        answer = await super().process_result(request, result)
+        db = getattr(request.state, _DB_STATE_KEY, None)
+        if not isinstance(db, RequestDatabase) or not result.errors:
+            return answer
+        cause = next((error for error in db.failures if database_unreachable(error)), None)
+        if cause is None:
+            return answer
+        if not db.committed_writes:
+            raise DatabaseUnavailable(str(cause)) from cause
+        errors: list[dict[str, Any]] = answer.get("errors") or []  # type: ignore[assignment]
+        for error in errors:
+            if "extensions" not in error:  # a masked error: say what it was
+                error["message"] = DATABASE_LOST_MESSAGE
+                error["extensions"] = {"code": DATABASE_UNAVAILABLE_CODE}
+        return answer
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

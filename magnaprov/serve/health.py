@@ -6,10 +6,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+
+from magnaprov.serve.database_errors import DATABASE_ERRORS, RETRY_AFTER_SECONDS
 
 __all__ = ["health_endpoint"]
 
@@ -23,9 +24,11 @@ def health_endpoint(engine: AsyncEngine) -> Callable[[Request], Awaitable[JSONRe
         try:
             async with asyncio.timeout(PROBE_TIMEOUT_SECONDS), engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
-        except (SQLAlchemyError, OSError, TimeoutError):
+        except DATABASE_ERRORS:  # the driver's own errors too: it raises some unwrapped
             return JSONResponse(
-                {"status": "unavailable", "database": "unreachable"}, status_code=503
+                {"status": "unavailable", "database": "unreachable"},
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"},
             )
         return JSONResponse({"status": "ok", "database": "ok"})
 
