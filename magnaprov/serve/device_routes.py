@@ -331,9 +331,12 @@ def _raw_path(scope: Scope) -> bytes:
 
 
 def _decode_segment(segment: bytes) -> str | None:
-    if b"%" in _PERCENT.sub(b"", segment):
+    if b"%" not in segment:
+        raw = segment  # what phones send; unquoting would return it unchanged
+    elif b"%" in _PERCENT.sub(b"", segment):
         return None  # a % that does not start a two-digit escape
-    raw = unquote_to_bytes(segment)
+    else:
+        raw = unquote_to_bytes(segment)
     if _FORBIDDEN_BYTES.search(raw):
         return None
     try:
