@@ -39,8 +39,12 @@ lint: $(INSTALLED)
 	$(VENV)/bin/ruff check magnaprov tests
 	$(VENV)/bin/mypy magnaprov
 
-## bench: benchmarks as ratios (options: make bench BENCH_ARGS="--devices 2000 --only graphql")
+## bench: benchmarks as ratios (options: make bench BENCH_ARGS="--devices 2000 --only fetch"; see bench/README.md)
+# wrk (load generator) and nginx (reference server) from Debian; without them the bench uses its
+# asyncio client and skips nginx.
 bench: $(INSTALLED)
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; } || echo "warning: wrk not installed; the asyncio client is used"
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { apt-get update -qq && apt-get install -y -qq nginx-light; } || echo "warning: nginx not installed; its comparison is skipped"
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 ## schema: rewrite schema.graphql from the code (review the diff: it is the API contract)

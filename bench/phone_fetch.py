@@ -1,13 +1,14 @@
 """Benchmark 5: phones fetching their files, magnaprov against an in-memory app and nginx.
 
-The three servers run side by side (each on CPU 0, idle but for its turn) and take turns on
-every measurement, so a ratio compares runs made a few seconds apart. Each is checked first
-(right bytes, 200 then 304 with the ETag it gives) and warmed: every device fetched once, so
-magnaprov's cache holds the fleet, then a short random load. A measurement is random files of
-random devices at a fixed number of connections, plain GETs (200) or revalidations with the
-right ETag (304). CPU per request is the server's CPU time over the run, and for magnaprov
-also its PostgreSQL backends', over the requests answered; magnaprov's window includes one
-last-contact flush after the load, since every fetch costs that write too.
+The three servers run side by side (each on CPU 0, idle but for its turn). Each is checked
+first (right bytes, 200 then 304 with the ETag it gives) and warmed: every device fetched once,
+so magnaprov's cache holds the fleet, then a short random load. A measurement is random files
+of random devices at a fixed number of connections, plain GETs (200) or revalidations with the
+right ETag (304), cut in slices the servers take in turn, so that a ratio compares runs made
+seconds apart; req/s is the slices' requests over their time, p50 and p99 the median slice's.
+CPU per request is the server's CPU time over its slices, and for magnaprov also its
+PostgreSQL backends', over the requests answered; magnaprov's slices each end with a
+last-contact flush, since every fetch costs that write too.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from __future__ import annotations
 import contextlib
 import http.client
 import random
+import statistics
 import time
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bench.fleet import FleetDevice
@@ -38,6 +40,9 @@ __all__ = [
 
 MODES = ("200", "304")
 WARM_UP_SECONDS = 2.0
+# Each measurement is cut in slices, taken by the servers in turn, so that a disturbance (other
+# work on the machine) falls on all of them alike.
+SLICES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,35 +78,53 @@ def measure_phone_fetch(
 ) -> PhoneFetchResult:
     """Every mode and connection count on every server (nginx only when installed)."""
     probes = [Probe(path, etag) for path, etag in copy.etags.items()]
-    first = probes[0].path
     result = PhoneFetchResult()
     with contextlib.ExitStack() as stack:
-        servers = [
-            stack.enter_context(
-                magnaprov_server(database_url, folder / "magnaprov", free_port(), first)
-            ),
-            stack.enter_context(memory_server(copy, folder / "memory", free_port(), first)),
-        ]
-        nginx = find_nginx()
-        if nginx is not None:
-            servers.append(
-                stack.enter_context(nginx_server(nginx, copy.www, folder / "nginx", free_port()))
-            )
-        own_probes = {server.name: _probes_for(server, probes, copy) for server in servers}
+        servers = _start_servers(stack, database_url, copy, folder, probes[0].path)
+        own = {server.name: _probes_for(server, probes, copy) for server in servers}
         for server in servers:
-            _check(server, own_probes[server.name], copy)
+            _check(server, own[server.name], copy)
             warm_up(server, devices, connections[0], folder)
-            random_load(server.port, own_probes[server.name], conditional=False,
+            random_load(server.port, own[server.name], conditional=False,
                         connections=connections[0], seconds=WARM_UP_SECONDS, folder=folder)  # fmt: skip
         for mode in MODES:
             for count in connections:
-                for server in servers:
-                    result.runs[(mode, count, server.name)] = _measure(
-                        server, own_probes[server.name], mode, count, seconds, folder
-                    )
+                turns = _take_turns(servers, own, mode, count, seconds, folder)
+                result.runs.update({(mode, count, name): run for name, run in turns.items()})
         result.servers = [server.name for server in servers]
         result.peak_rss_mib = {server.name: server.peak_rss_mib() for server in servers}
     return result
+
+
+def _start_servers(
+    stack: contextlib.ExitStack, database_url: str, copy: ServedCopy, folder: Path, probe: str
+) -> list[Server]:
+    servers = [
+        magnaprov_server(database_url, folder / "magnaprov", free_port(), probe),
+        memory_server(copy, folder / "memory", free_port(), probe),
+    ]
+    nginx = find_nginx()
+    if nginx is not None:
+        servers.append(nginx_server(nginx, copy.www, folder / "nginx", free_port()))
+    return [stack.enter_context(server) for server in servers]
+
+
+def _take_turns(
+    servers: list[Server],
+    probes: dict[str, list[Probe]],
+    mode: str,
+    connections: int,
+    seconds: float,
+    folder: Path,
+) -> dict[str, FetchRun]:
+    """One measurement of every server, in slices taken in turn."""
+    slices = max(1, min(SLICES, int(seconds // 2)))
+    taken: dict[str, list[FetchRun]] = {server.name: [] for server in servers}
+    for _ in range(slices):
+        for server in servers:
+            run = _measure(server, probes[server.name], mode, connections, seconds / slices, folder)
+            taken[server.name].append(run)
+    return {name: _combined(runs) for name, runs in taken.items()}
 
 
 def warm_up(server: Server, devices: Sequence[FleetDevice], connections: int, folder: Path) -> None:
@@ -125,6 +148,22 @@ def _measure(
         wait_for_contact_flush(server)  # writing these fetches' last contacts is their cost too
     after = server.cpu()
     return FetchRun(load, CpuSample(after.server - before.server, after.database - before.database))
+
+
+def _combined(runs: list[FetchRun]) -> FetchRun:
+    """Slices of one measurement as one: totals, and the median slice's percentiles."""
+    loads = [run.load for run in runs]
+    load = replace(
+        loads[0],
+        requests=sum(load.requests for load in loads),
+        seconds=sum(load.seconds for load in loads),
+        p50_ms=statistics.median(load.p50_ms for load in loads),
+        p99_ms=statistics.median(load.p99_ms for load in loads),
+        socket_errors=sum(load.socket_errors for load in loads),
+        unexpected=sum(load.unexpected for load in loads),
+    )
+    cpu = CpuSample(sum(run.cpu.server for run in runs), sum(run.cpu.database for run in runs))
+    return FetchRun(load, cpu)
 
 
 def wait_for_contact_flush(server: Server, timeout: float = 30.0) -> None:

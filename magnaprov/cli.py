@@ -49,23 +49,28 @@ def serve(
     asyncio.run(_ensure_admin(settings, reset=False))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    tftp = TftpThread(settings)  # idle until the global preferences switch TFTP on
-    tftp.start()
+    # TFTP (idle until the global preferences switch it on) must run once per host: on the
+    # worker's event loop with one worker, in this supervising process with several.
+    tftp = TftpThread(settings) if workers > 1 else None
+    if tftp is not None:
+        tftp.start()
+    factory = "create_served_app" if tftp is None else "create_worker_app"
     try:
         uvicorn.run(
-            "magnaprov.serve.app:create_app",
+            f"magnaprov.serve.app:{factory}",
             factory=True,
             host=host or settings.host,
             port=port or settings.port,
             workers=workers,
             proxy_headers=True,
             server_header=False,
-            # Its request lines would log device keys; the device routes log their own lines
-            # on `magnaprov.access`, naming devices by id.
+            # Its request lines would log device keys; the device routes write their own lines
+            # (MAGNAPROV_ACCESS_LOG), naming devices by id.
             access_log=False,
         )
     finally:
-        tftp.stop()
+        if tftp is not None:
+            tftp.stop()
 
 
 def _exit_on_sigterm(_signal: int, _frame: FrameType | None) -> None:

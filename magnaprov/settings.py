@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     miss_ban_seconds: float = Field(default=300.0, gt=0)
     # Shares miss counts and bans between workers and hosts; in-process when unset.
     redis_url: str | None = None
+    # One line per phone request: "-" for stderr, "off", or a file to append to.
+    access_log: str = "-"
     # Last contacts are buffered and written in one batch this often.
     contact_flush_seconds: float = Field(default=5.0, gt=0)
     # TFTP (switched on and restricted in the global preferences) listens here.

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import strawberry
 
-from magnaprov.db import Account, Extension, ExtensionType, ProvisioningLevel
+from magnaprov.db import Extension, ExtensionType, ProvisioningLevel
 from magnaprov.resolvers import Problems, extensions
 from magnaprov.resolvers.device_access import device_access
 from magnaprov.resolvers.errors import ErrorCode
@@ -43,11 +43,11 @@ class ExtensionType_(Node):
     chat_server_access: bool = strawberry.field(description="Enable chat server access.")
     created_at: datetime = strawberry.field(description="When the extension was added.")
     row: strawberry.Private[Extension]
-    owner_row: strawberry.Private[Account | NotLoaded | None] = NOT_LOADED
+    owner_type: strawberry.Private[AccountType | NotLoaded | None] = NOT_LOADED
 
     @classmethod
     def from_row(
-        cls, row: Extension, owner: Account | NotLoaded | None = NOT_LOADED
+        cls, row: Extension, owner: AccountType | NotLoaded | None = NOT_LOADED
     ) -> ExtensionType_:
         """The GraphQL form of an extension row (with its owner, when a list preloaded it)."""
         return cls(
@@ -60,14 +60,14 @@ class ExtensionType_(Node):
             chat_server_access=row.chat_server_access,
             created_at=row.created_at,
             row=row,
-            owner_row=owner,
+            owner_type=owner,
         )
 
     @strawberry.field(description="The user account that owns the extension.")
     def owner(self, info: Info) -> AccountType | None:
-        if isinstance(self.owner_row, NotLoaded):
+        if isinstance(self.owner_type, NotLoaded):
             return deferred(self._load_owner(info))
-        return None if self.owner_row is None else AccountType.from_row(self.owner_row)
+        return self.owner_type
 
     async def _load_owner(self, info: Info) -> AccountType | None:
         owner = await info.context.loaders.account_by_id.load(self.row.owner_id)
@@ -119,9 +119,14 @@ class ExtensionType_(Node):
 
 
 async def extension_types(info: Info, rows: Sequence[Extension]) -> list[ExtensionType_]:
-    """Extensions for a list, with their owners loaded in one batch."""
-    owners = await info.context.loaders.account_by_id.load_many([row.owner_id for row in rows])
-    return [ExtensionType_.from_row(row, owner) for row, owner in zip(rows, owners, strict=True)]
+    """Extensions for a list, with their owners loaded in one batch (one object per owner)."""
+    owner_ids = sorted({row.owner_id for row in rows})
+    owner_rows = await info.context.loaders.account_by_id.load_many(owner_ids)
+    owners = {
+        owner_id: None if owner is None else AccountType.from_row(owner)
+        for owner_id, owner in zip(owner_ids, owner_rows, strict=True)
+    }
+    return [ExtensionType_.from_row(row, owners[row.owner_id]) for row in rows]
 
 
 async def _fetch_extension(info: Info, extension_id: int) -> ExtensionType_ | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,28 +10,54 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
+from starlette.types import Receive, Scope, Send
 
 from magnaprov.db import create_engine, create_session_factory
 from magnaprov.db.engine import COMMAND_TIMEOUT_SECONDS
 from magnaprov.db.file_changes import install_change_hooks
 from magnaprov.resolvers import Services
 from magnaprov.schema import build_schema
+from magnaprov.serve.access_log import open_access_log
 from magnaprov.serve.contact_recorder import ContactRecorder
-from magnaprov.serve.device_routes import DeviceRoutes, digest_authenticator
+from magnaprov.serve.device_routes import DEVICE_PREFIX, DeviceRoutes, digest_authenticator
 from magnaprov.serve.file_store import FileStore
+from magnaprov.serve.gc_tuning import tune_garbage_collector
 from magnaprov.serve.graphiql import load_graphiql
 from magnaprov.serve.graphql_app import GraphQLEndpoint
 from magnaprov.serve.health import health_endpoint
 from magnaprov.serve.metrics import ServeMetrics, metrics_endpoint
 from magnaprov.serve.miss_guard import MissGuardSettings, create_miss_guard
 from magnaprov.serve.request_limits import GraphQLRequestLimits
+from magnaprov.serve.tftp_service import TftpService
 from magnaprov.settings import Settings, get_settings
 
-__all__ = ["create_app"]
+__all__ = ["MagnaprovApp", "create_app", "create_served_app", "create_worker_app"]
 
 
-def create_app(settings: Settings | None = None, engine: AsyncEngine | None = None) -> Starlette:
-    """The ASGI app; it owns (and disposes of) its engine unless one is handed in."""
+def create_served_app() -> MagnaprovApp:
+    """The app as `magnaprov serve` runs it with one worker: TFTP on the same event loop."""
+    return create_app(tune_gc=True, tftp=True)
+
+
+def create_worker_app() -> MagnaprovApp:
+    """The app of one of several workers: TFTP runs once, in the supervising process."""
+    return create_app(tune_gc=True)
+
+
+def create_app(
+    settings: Settings | None = None,
+    engine: AsyncEngine | None = None,
+    *,
+    tune_gc: bool = False,
+    tftp: bool = False,
+) -> MagnaprovApp:
+    """The ASGI app; it owns (and disposes of) its engine unless one is handed in.
+
+    `tune_gc` freezes the objects alive at start-up (see `gc_tuning`): right for a serving
+    process, wrong for one that builds many apps, such as the test suite. `tftp` runs the TFTP
+    service (idle until the global preferences switch it on) on the app's event loop, sharing
+    its file cache: a thread of its own would cost every HTTP request of the process a share of
+    the interpreter lock."""
     settings = settings or get_settings()
     owns_engine = engine is None
     engine = engine or create_engine(settings.database_url, command_timeout=COMMAND_TIMEOUT_SECONDS)
@@ -59,6 +86,7 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         )
     )
     contacts = ContactRecorder(engine, settings.contact_flush_seconds)
+    access_log = open_access_log(settings.access_log)
     metrics = ServeMetrics(guard, store, contacts)
     device_routes = DeviceRoutes(
         store,
@@ -67,15 +95,37 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
         metrics,
         digest_authenticator(services.secrets),
         ban_seconds=settings.miss_ban_seconds,
+        access_log=access_log,
+    )
+    tftp_service = (
+        TftpService(
+            engine,
+            store,
+            contacts,
+            host=settings.tftp_host,
+            port=settings.tftp_port,
+            access_log=access_log,
+        )
+        if tftp
+        else None
     )
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await store.start()
         await contacts.start()
+        background = [asyncio.create_task(access_log.flush_periodically())]
+        if tftp_service is not None:
+            background.append(asyncio.create_task(tftp_service.run()))
+        if tune_gc:
+            tune_garbage_collector()
         try:
             yield
         finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            access_log.close()
             await contacts.stop()  # writes the last contacts still buffered
             await store.stop()
             await guard.close()
@@ -100,4 +150,26 @@ def create_app(settings: Settings | None = None, engine: AsyncEngine | None = No
     app.state.file_store = store
     app.state.contacts = contacts
     app.state.miss_guard = guard
-    return app
+    return MagnaprovApp(app, device_routes)
+
+
+class MagnaprovApp:
+    """The ASGI app: `/prov/...` straight to the device routes, everything else to Starlette.
+
+    Phones are the hot path: a boot storm is thousands of small fetches a second, and each
+    Starlette layer (error and limits middleware, router, mount) costs about as much as the
+    route itself. The device routes need none of them: they parse their own path, answer every
+    error themselves and log their own access line.
+    """
+
+    def __init__(self, starlette: Starlette, device_routes: DeviceRoutes) -> None:
+        self.starlette = starlette
+        self.state = starlette.state
+        self.router = starlette.router  # its lifespan is the app's
+        self._device_routes = device_routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(DEVICE_PREFIX):
+            await self._device_routes(scope, receive, send)
+        else:
+            await self.starlette(scope, receive, send)

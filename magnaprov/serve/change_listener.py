@@ -3,7 +3,8 @@
 PostgreSQL delivers `pg_notify` payloads only when the announcing transaction commits, and
 delivers them to a listener before the answer to any query sent after that commit. So after a
 `SELECT 1` round trip on this connection, every change committed before the round trip began
-has been announced here: `sync()` is what lets a request trust the cache.
+has been announced here. The keepalive uses `sync()` to prove the connection alive; requests
+trust the cache while it is up, without a round trip of their own (see `file_store`).
 """
 
 from __future__ import annotations

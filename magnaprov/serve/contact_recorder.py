@@ -13,15 +13,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from dataclasses import dataclass
-from datetime import datetime
-from typing import cast
+import time
+from datetime import UTC, datetime
+from typing import NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, or_, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from magnaprov.db import Device, utcnow
+from magnaprov.db import Device
 from magnaprov.serve.user_agents import parse_user_agent
 
 __all__ = ["BATCH_SIZE", "Contact", "ContactRecorder"]
@@ -33,11 +33,10 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DEVICE = cast(Table, Device.__table__)
 
 
-@dataclass(frozen=True, slots=True)
-class Contact:
-    """One fetch by a device, as recorded."""
+class Contact(NamedTuple):
+    """One fetch by a device, as recorded (a tuple: one is made per fetch)."""
 
-    at: datetime
+    at: float  # seconds since the epoch; made a datetime at flush, not per fetch
     address: str | None
     user_agent: str | None
 
@@ -62,7 +61,7 @@ class ContactRecorder:
 
     def record(self, device_id: int, address: str | None, user_agent: str | None) -> None:
         """Remember this fetch; no I/O."""
-        self._pending[device_id] = Contact(utcnow(), address, user_agent)
+        self._pending[device_id] = Contact(time.time(), address, user_agent)
 
     async def start(self) -> None:
         """Flush every `interval_seconds` in the background."""
@@ -131,7 +130,7 @@ def _row(device_id: int, contact: Contact) -> dict[str, object]:
     agent = parse_user_agent(contact.user_agent) if contact.user_agent else None
     return {
         "b_device_id": device_id,
-        "b_at": contact.at,
+        "b_at": datetime.fromtimestamp(contact.at, UTC),
         "b_address": _clean(contact.address, 64),
         "b_user_agent": _clean(contact.user_agent, 512),
         "b_firmware": _clean(agent.firmware if agent else None, 64),

@@ -38,7 +38,7 @@ from urllib.parse import parse_qs, unquote_to_bytes
 
 from starlette.types import Receive, Scope, Send
 
-from magnaprov.serve.access_log import AccessRecord, log_access
+from magnaprov.serve.access_log import AccessLog, AccessRecord
 from magnaprov.serve.contact_recorder import ContactRecorder
 from magnaprov.serve.digest import DigestAuthenticator, DigestResult
 from magnaprov.serve.file_store import FileStore, ServedDevice, ServedFile, StoreUnavailable
@@ -49,6 +49,7 @@ from magnaprov.templating import Catalog, load_catalog
 from magnaprov.tenancy import SecretBox
 
 __all__ = [
+    "DEVICE_PREFIX",
     "DEVICE_ROUTE",
     "DIGEST_REALM",
     "MAX_UPLOAD_BYTES",
@@ -57,6 +58,7 @@ __all__ = [
     "digest_authenticator",
 ]
 
+DEVICE_PREFIX = "/prov/"
 DEVICE_ROUTE = "/prov/{key}/{file}"
 ROOT_ROUTE = "/prov/{file}"
 OTHER_ROUTE = "/prov/other"
@@ -73,7 +75,7 @@ _UPLOAD_MAC = re.compile(r"([0-9A-Fa-f]{12})-[A-Za-z0-9._-]+", re.ASCII)
 _UPLOAD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*", re.ASCII)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per request, and frozen init is slower
 class _Reply:
     status: int
     headers: tuple[tuple[bytes, bytes], ...]
@@ -98,7 +100,7 @@ _UNAVAILABLE = _fixed(503, b"Service Unavailable\n", (b"retry-after", b"30"))
 _NO_CONTENT = _Reply(204, ((b"cache-control", b"no-store"),))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per request, and frozen init is slower
 class _Target:
     """What the path asks for; `problem` is the reply when it cannot be a file at all."""
 
@@ -130,9 +132,11 @@ class DeviceRoutes:
         authenticator: DigestAuthenticator,
         *,
         ban_seconds: float,
+        access_log: AccessLog,
         catalog: Catalog | None = None,
     ) -> None:
         self._store, self._guard, self._contacts = store, guard, contacts
+        self._access_log = access_log
         self._metrics, self._authenticator = metrics, authenticator
         self._catalog = catalog or load_catalog()
         self._too_many = _fixed(
@@ -156,7 +160,7 @@ class DeviceRoutes:
         await send({"type": "http.response.body", "body": b"" if head else reply.body})
         method = request.method if request.method in _METHODS else "OTHER"
         self._metrics.count_request(target.route, method, reply.status)
-        log_access(
+        self._access_log.write(
             AccessRecord(
                 route=target.route,
                 method=method,

@@ -4,6 +4,8 @@ Look-ups. A phone names its device by key (`/prov/{key}/...`) or by MAC (shared 
 The store loads the device and all its rendered files in one statement (one snapshot; a boot
 sequence asks for several files in a row) into a `ServedDevice`, kept in an LRU bounded by total
 bytes and by device count and indexed by id, key digest and MAC. Nothing is rendered here.
+Look-ups that miss the cache while every load slot is taken are read together, in one
+statement, when a slot frees (a boot storm pays one checkout and one round trip per batch).
 
 Freshness. Whatever changes what a device is served announces the device's id in the
 transaction that makes the change (`magnaprov.db.file_changes`):
@@ -12,16 +14,18 @@ transaction that makes the change (`magnaprov.db.file_changes`):
 * on PostgreSQL, `pg_notify('magnaprov_files', ids)` in the same transaction, which PostgreSQL
   delivers on commit only, to one LISTEN connection per process, which evicts.
 
-A notification is asynchronous: alone, it would leave a short window in which another process
-still serves the old bytes. So before trusting its cache a request waits for a round trip on
-the LISTEN connection that began after the request arrived. PostgreSQL sends a listener every
-notification committed before that query ran ahead of the query's answer, and asyncpg
-dispatches them in order, so by then every earlier change is evicted. Concurrent requests
-share one round trip: under load that is one `SELECT 1` per round-trip time, not per request.
-A load that raced with an eviction is answered but not cached (an epoch counter). While the
-LISTEN connection is down the cache is not trusted (every request reads the database) and on
-reconnection it is cleared, since notifications may have been missed. `ttl_seconds` is a last
-resort for changes nobody announced (an SQLite file changed by another program).
+A notification is asynchronous: PostgreSQL hands it to the listening backends at commit and
+they send it at once, so another process serves the old bytes for well under a millisecond
+after the commit on one host (the writing process, never: it evicts before its commit
+returns). Requests trust the cache without a round trip of their own: a barrier per request
+(a `SELECT 1` on the LISTEN connection that began after the request arrived) would close that
+window, but it doubled the CPU of a fetch and added a round trip to its latency, for phones
+that fetch seconds after a change anyway. The LISTEN connection is pinged every
+`LISTENER_KEEPALIVE_SECONDS`, so one that died silently is noticed within that time; while it
+is down the cache is not trusted (every request reads the database) and on reconnection it is
+cleared, since notifications may have been missed. A load that raced with an eviction is
+answered but not cached (an epoch counter). `ttl_seconds` is a last resort for changes nobody
+announced (an SQLite file changed by another program).
 
 Database down. A request whose load fails or times out is answered from the cache if it holds
 the device, even unverified, and `StoreUnavailable` otherwise (the routes answer 503). After a
@@ -38,13 +42,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import Executable, Row, any_, bindparam, select
+from sqlalchemy.dialects import postgresql as postgresql_types
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from magnaprov.db import (
     GLOBAL_PREFERENCES_ID,
@@ -73,6 +78,7 @@ __all__ = [
 log = logging.getLogger("magnaprov.file_store")
 
 DATABASE_PAUSE_SECONDS = 1.0
+LISTENER_KEEPALIVE_SECONDS = 1.0
 _DATABASE_ERRORS = (
     SQLAlchemyError,
     OSError,
@@ -80,8 +86,19 @@ _DATABASE_ERRORS = (
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
 )
+MAX_BATCH = 256  # look-ups read in one statement, at most
 _ENTRY_OVERHEAD = 600  # bytes per device and per file beyond their contents, roughly
 Index = Literal["id", "key", "mac"]
+
+
+@dataclass(slots=True)
+class _Batch:
+    """Look-ups by one index read together; `result` maps each value found to its device."""
+
+    index: Index
+    result: asyncio.Future[tuple[dict[Any, ServedDevice | None], bool]]
+    values: set[Any] = field(default_factory=set)
+    taken: bool = False  # a reader is reading it: it collects no more values
 
 
 class StoreUnavailable(Exception):
@@ -225,6 +242,12 @@ class FileStore:
         self._epoch = 0
         self._paused_until = 0.0
         self._postgres = engine.dialect.name == "postgresql"
+        self._statements = _device_files_statements(postgresql=self._postgres)
+        self._collecting: dict[Index, _Batch] = {}
+        # A phone asks for its files again and again: its key's digest is computed once.
+        self._key_digests: dict[str, str] = {}
+        self._max_key_digests = max(1024, 2 * max_devices)
+        self._readers: set[asyncio.Task[None]] = set()
         self._listener: ChangeListener | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.stats = StoreStats()
@@ -255,18 +278,27 @@ class FileStore:
                 on_payload=self._notified,
                 on_connected=lambda: self.invalidate(None),
                 timeout=self._timeout,
+                keepalive_seconds=LISTENER_KEEPALIVE_SECONDS,
             )
             await self._listener.start()
 
     async def stop(self) -> None:
-        """Close the LISTEN connection."""
+        """End the batch reads still running and close the LISTEN connection."""
+        for reader in list(self._readers):
+            reader.cancel()
+        await asyncio.gather(*self._readers, return_exceptions=True)
         if self._listener is not None:
             await self._listener.stop()
             self._listener = None
 
     async def by_key(self, key: str) -> ServedDevice | None:
         """The device whose URL key this is."""
-        return await self._find("key", hash_token(key))
+        digest = self._key_digests.get(key)
+        if digest is None:
+            if len(self._key_digests) >= self._max_key_digests:
+                self._key_digests.clear()  # scanners' random keys must not grow it without end
+            digest = self._key_digests[key] = hash_token(key)
+        return await self._find("key", digest)
 
     async def by_mac(self, mac: str) -> ServedDevice | None:
         """The device with this MAC (lower case with colons)."""
@@ -314,12 +346,10 @@ class FileStore:
     # --- look-ups ------------------------------------------------------------------------
 
     async def _find(self, index: Index, value: Any) -> ServedDevice | None:
-        # Only a cached device needs the freshness round trip; a miss reads the database anyway.
-        if self._cache.get(index, value) is not None and await self._trusted():
-            cached = self._cache.get(index, value)  # evicted meanwhile if it changed
-            if cached is not None:
-                self.stats.hits += 1
-                return cached
+        cached = self._cache.get(index, value)
+        if cached is not None and self._trusted():
+            self.stats.hits += 1
+            return cached
         if self._clock() < self._paused_until:
             return self._fallback(index, value)
         epoch = self._epoch
@@ -336,10 +366,10 @@ class FileStore:
                 self._cache.put(device)
         return device
 
-    async def _trusted(self) -> bool:
+    def _trusted(self) -> bool:
         if not self._postgres:
             return True  # every change is evicted in this process, at commit
-        return self._listener is not None and await self._listener.sync()
+        return self._listener is not None and self._listener.connected
 
     def _fallback(self, index: Index, value: Any) -> ServedDevice:
         cached = self._cache.get(index, value, expired_ok=True)
@@ -350,22 +380,71 @@ class FileStore:
         return cached
 
     async def _load(self, index: Index, value: Any) -> tuple[ServedDevice | None, bool]:
-        # Core, one statement (one snapshot), autocommit on PostgreSQL: one round trip, which
-        # matters when scanners make every look-up miss the cache.
+        # Look-ups that arrive while the load slots are busy are read together, in one statement,
+        # when a slot frees. A batch still collecting has read nothing yet, so what it reads is
+        # never older than any request it answers.
+        batch = self._collecting.get(index)
+        if batch is None or len(batch.values) >= MAX_BATCH:
+            result = asyncio.get_running_loop().create_future()
+            result.add_done_callback(_retrieve)
+            batch = self._collecting[index] = _Batch(index, result)
+            task = asyncio.create_task(self._read_batch(batch), name="magnaprov-device-batch")
+            self._readers.add(task)
+            task.add_done_callback(self._readers.discard)
+        batch.values.add(value)
+        async with asyncio.timeout(self._timeout):
+            found, allow_mac = await asyncio.shield(batch.result)
+        return found.get(value), allow_mac
+
+    async def _read_batch(self, batch: _Batch) -> None:
+        # After its own batch, a reader goes on with the batch that collected meanwhile, on the
+        # same connection: a burst of look-ups pays one checkout (and pre-ping), not one each.
+        current: _Batch | None = batch
+        try:
+            async with asyncio.timeout(self._timeout) as budget, self._loads:
+                if batch.taken:
+                    return  # another reader took it
+                self._take(batch)
+                async with self._engine.connect() as connection:
+                    if self._postgres:
+                        connection = await connection.execution_options(
+                            isolation_level="AUTOCOMMIT"
+                        )
+                    while current is not None:
+                        current.result.set_result(await self._read(connection, current))
+                        current = self._collecting.get(batch.index)
+                        if current is not None:
+                            self._take(current)
+                        budget.reschedule(asyncio.get_running_loop().time() + self._timeout)
+        except asyncio.CancelledError:
+            if current is not None and not current.result.done():
+                current.result.cancel()
+            raise
+        except Exception as error:  # each waiter handles it as its own look-up would have
+            if current is not None and not current.result.done():
+                current.result.set_exception(error)
+
+    def _take(self, batch: _Batch) -> None:
+        """Mark the batch as being read; later look-ups start the next one."""
+        batch.taken = True
+        if self._collecting.get(batch.index) is batch:
+            del self._collecting[batch.index]
+
+    async def _read(
+        self, connection: AsyncConnection, batch: _Batch
+    ) -> tuple[dict[Any, ServedDevice | None], bool]:
+        # Core, one statement (one snapshot): one round trip, which matters when scanners make
+        # every look-up miss the cache.
         allow_mac = self._allow_mac
-        async with (
-            self._loads,
-            asyncio.timeout(self._timeout),
-            self._engine.connect() as connection,
-        ):
-            if self._postgres:
-                connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            if allow_mac is None:
-                allow_mac = bool(await connection.scalar(_ALLOW_MAC))
-            rows = (await connection.execute(_DEVICE_FILES_BY[index], {"value": value})).all()
-        if not rows:
-            return None, allow_mac
-        return self._served(cast(Sequence[Row[Any]], rows), allow_mac), allow_mac
+        if allow_mac is None:
+            allow_mac = bool(await connection.scalar(_ALLOW_MAC))
+        statement = self._statements[batch.index]
+        rows = (await connection.execute(statement, {"values": list(batch.values)})).all()
+        by_value: dict[Any, list[Row[Any]]] = {}
+        for row in rows:
+            by_value.setdefault(getattr(row, _INDEX_COLUMNS[batch.index]), []).append(row)
+        found = {value: self._served(group, allow_mac) for value, group in by_value.items()}
+        return found, allow_mac
 
     def _served(self, rows: Sequence[Row[Any]], allow_mac: bool) -> ServedDevice | None:
         first = rows[0]
@@ -473,12 +552,26 @@ _DEVICE_FILES = select(
 ).outerjoin(RenderedFile, RenderedFile.device_id == Device.id)
 
 
-# Built once with a bound parameter: no per-request statement building or cache-key work.
-_DEVICE_FILES_BY = {
-    "id": _DEVICE_FILES.where(Device.id == bindparam("value")),
-    "key": _DEVICE_FILES.where(Device.key_hash == bindparam("value")),
-    "mac": _DEVICE_FILES.where(Device.mac == bindparam("value")),
-}
+_INDEX_COLUMNS: dict[Index, str] = {"id": "id", "key": "key_hash", "mac": "mac"}
+
+
+def _device_files_statements(*, postgresql: bool) -> dict[Index, Executable]:
+    """Built once, for a list of values bound as one parameter: an array on PostgreSQL (one
+    prepared statement whatever the batch size), an expanding IN elsewhere."""
+    statements: dict[Index, Executable] = {}
+    for index, name in _INDEX_COLUMNS.items():
+        column = getattr(Device, name)
+        if postgresql:
+            values = bindparam("values", type_=postgresql_types.ARRAY(column.type))
+            statements[index] = _DEVICE_FILES.where(column == any_(values))
+        else:
+            statements[index] = _DEVICE_FILES.where(column.in_(bindparam("values", expanding=True)))
+    return statements
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()  # marks it retrieved even when every waiter gave up
 
 
 def _content_types(manufacturer: str, model: str, firmware: str) -> Callable[[str], str]:

@@ -46,7 +46,7 @@ from magnaprov.db import (
     create_session_factory,
 )
 from magnaprov.resolvers import Services
-from magnaprov.serve.access_log import AccessRecord, log_access
+from magnaprov.serve.access_log import AccessLog, AccessRecord, open_access_log
 from magnaprov.serve.contact_recorder import ContactRecorder
 from magnaprov.serve.file_store import FileStore, ServedDevice, StoreUnavailable
 from magnaprov.serve.tftp import Network, TftpServer
@@ -88,9 +88,11 @@ class TftpService:
         poll_seconds: float = 10.0,
         binding_seconds: float = 900.0,
         catalog: Catalog | None = None,
+        access_log: AccessLog | None = None,
     ) -> None:
         self._sessions = create_session_factory(engine)
         self._store, self._contacts = store, contacts
+        self._access_log = access_log or AccessLog(None)
         self._host, self._port = host, port
         self._poll, self._binding_seconds = poll_seconds, binding_seconds
         self._catalog = catalog or load_catalog()
@@ -147,7 +149,7 @@ class TftpService:
         file = None if device is None else device.files.get(name.casefold())
         if device is not None and file is not None:
             self._contacts.record(device.id, client[0], None)
-        log_access(
+        self._access_log.write(
             AccessRecord(
                 route=TFTP_ROUTE,
                 method="RRQ",
@@ -265,9 +267,16 @@ class TftpThread:
             database_timeout_seconds=settings.prov_database_timeout_seconds,
         )
         contacts = ContactRecorder(engine, settings.contact_flush_seconds)
+        access_log = open_access_log(settings.access_log)
         self.service = TftpService(
-            engine, store, contacts, host=settings.tftp_host, port=settings.tftp_port
+            engine,
+            store,
+            contacts,
+            host=settings.tftp_host,
+            port=settings.tftp_port,
+            access_log=access_log,
         )
+        flusher = asyncio.create_task(access_log.flush_periodically())
         try:
             await store.start()
             await contacts.start()
@@ -275,6 +284,9 @@ class TftpThread:
         except asyncio.CancelledError:
             pass
         finally:
+            flusher.cancel()
+            await asyncio.gather(flusher, return_exceptions=True)
+            access_log.close()
             await contacts.stop()
             await store.stop()
             await engine.dispose()

@@ -51,7 +51,7 @@ def server_environment(database_url: str, **extra: str) -> dict[str, str]:
 
 @contextmanager
 def uvicorn_process(environment: dict[str, str], workdir: Path) -> Iterator[str]:
-    """`uvicorn --factory magnaprov.serve.app:create_app` on a loopback port; yields its URL.
+    """`uvicorn --factory magnaprov.serve.app:create_served_app` on a loopback port; yields its URL.
 
     Its stderr goes to `workdir/server.log`, for the test to read.
     """
@@ -59,7 +59,7 @@ def uvicorn_process(environment: dict[str, str], workdir: Path) -> Iterator[str]
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     command = [
-        sys.executable, "-m", "uvicorn", "--factory", "magnaprov.serve.app:create_app",
+        sys.executable, "-m", "uvicorn", "--factory", "magnaprov.serve.app:create_served_app",
         "--fd", str(sock.fileno()), "--log-level", "warning", "--no-server-header",
     ]  # fmt: skip
     with (workdir / "server.log").open("w") as log:

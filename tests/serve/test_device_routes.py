@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import logging
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -508,19 +507,26 @@ async def test_metrics_count_requests_misses_bans_and_regenerations(http, world)
     assert "# TYPE magnaprov_file_cache_bytes gauge" in text
 
 
-async def test_one_access_line_per_fetch_names_the_device_never_its_key(http, world, caplog):
-    caplog.set_level(logging.INFO, logger="magnaprov.access")
-    await http.get(world.a.directory + device_file(MAC_A), headers={"User-Agent": UA})
-    await http.get(f"/prov/{world.a.key}/missing.cfg")
-    records = [r for r in caplog.records if r.name == "magnaprov.access"]
-    assert len(records) == 2
-    served, missed = (r.access for r in records)
-    assert served["device_id"] == _id(world.a) and served["status"] == 200
-    assert served["bytes"] > 0 and served["client"] == CLIENT[0]
-    assert served["route"] == "/prov/{key}/{file}" and served["file"] == device_file(MAC_A)
-    assert missed["status"] == 404
-    assert world.a.key not in caplog.text
-    assert f"device={_id(world.a)} " in records[0].getMessage()
+async def test_one_access_line_per_fetch_names_the_device_never_its_key(
+    engine, settings, world, tmp_path
+):
+    log_file = tmp_path / "access.log"
+    app = create_app(settings.model_copy(update={"access_log": str(log_file)}), engine)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=CLIENT)
+        async with httpx.AsyncClient(transport=transport, base_url="http://prov.test") as http:
+            await http.get(world.a.directory + device_file(MAC_A), headers={"User-Agent": UA})
+            await http.get(f"/prov/{world.a.key}/missing.cfg")
+    # Written in batches; the last one when the app stops.
+    served, missed = log_file.read_text().splitlines()
+    fields = dict(part.split("=", 1) for part in served.split()[2:])
+    assert served.split()[1] == "access"
+    assert fields["device"] == str(_id(world.a)) and fields["status"] == "200"
+    assert int(fields["bytes"]) > 0 and fields["client"] == CLIENT[0]
+    assert fields["route"] == "/prov/{key}/{file}" and fields["file"] == device_file(MAC_A)
+    assert fields["method"] == "GET" and float(fields["ms"]) >= 0
+    assert "status=404" in missed and "file=missing.cfg" in missed
+    assert world.a.key not in log_file.read_text()
 
 
 # --- the database going away ------------------------------------------------------------------
@@ -583,3 +589,42 @@ async def test_an_unreachable_database_still_serves_what_is_cached(settings, wor
                 assert (await client.get(uncached)).status_code == 200
     finally:
         await flaky.dispose()
+
+
+async def test_look_ups_missing_the_cache_together_are_read_in_one_statement(
+    app, http, world, engine
+):
+    # A boot storm: many phones ask at once for devices nobody has cached yet.
+    store = app.state.file_store
+    store.invalidate(None)
+    keys = [world.a.key, world.b.key, world.c.key, secrets.token_urlsafe(24)]
+    macs = [MAC_A, MAC_B, "00:15:65:ff:ff:ff"]
+    device_reads: list[str] = []
+
+    def on_execute(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if "FROM device" in statement:
+            device_reads.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
+    try:
+        by_key = await asyncio.gather(*(store.by_key(key) for key in keys * 10))
+        by_mac = await asyncio.gather(*(store.by_mac(mac) for mac in macs * 10))
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", on_execute)
+    # One statement per index, not one per look-up.
+    assert len(device_reads) == 2, device_reads
+    found = dict(zip(keys * 10, by_key, strict=True))
+    assert found[keys[-1]] is None
+    assert {found[world.a.key].mac, found[world.b.key].mac} == {MAC_A, MAC_B}
+    assert found[world.c.key] is not None and not found[world.c.key].generation_enabled
+    assert [device is None for device in by_mac[:3]] == [False, False, True]
+    # Everything found is cached now: the same look-ups read nothing.
+    device_reads.clear()
+    event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
+    try:
+        await asyncio.gather(*(store.by_key(key) for key in keys[:3]))
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", on_execute)
+    assert device_reads == []
+    response = await http.get(world.a.directory + device_file(MAC_A), headers={"User-Agent": UA})
+    assert response.status_code == 200

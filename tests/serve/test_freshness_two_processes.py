@@ -9,7 +9,7 @@ import re
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -50,7 +50,7 @@ async def pg_engine(migrated_postgres: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 def servers(migrated_postgres: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """Two `uvicorn --factory magnaprov.serve.app:create_app` processes on loopback ports."""
+    """Two `uvicorn --factory magnaprov.serve.app:create_served_app` processes on loopback ports."""
     env = {
         **os.environ,
         "MAGNAPROV_DATABASE_URL": migrated_postgres,
@@ -72,7 +72,7 @@ def servers(migrated_postgres: str, tmp_path: Path) -> Iterator[tuple[str, str]]
                 "-m",
                 "uvicorn",
                 "--factory",
-                "magnaprov.serve.app:create_app",
+                "magnaprov.serve.app:create_served_app",
                 "--fd",
                 str(sock.fileno()),
                 "--log-level",
@@ -105,13 +105,34 @@ async def ready(http: httpx.AsyncClient) -> None:
     raise AssertionError("server did not start")
 
 
+async def served(
+    http: httpx.AsyncClient, path: str, check: Callable[[httpx.Response], bool]
+) -> httpx.Response:
+    """The answer once it passes `check`: another process hears of a commit within
+    milliseconds (PostgreSQL's notification), not at the same instant. Two seconds at most."""
+    for _ in range(40):
+        response = await http.get(path)
+        if check(response):
+            return response
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{path}: still {response.status_code} {response.text[:200]!r}")
+
+
+def has(text: str) -> Callable[[httpx.Response], bool]:
+    return lambda response: text in response.text
+
+
+def status(code: int) -> Callable[[httpx.Response], bool]:
+    return lambda response: response.status_code == code
+
+
 def counter(metrics: str, name: str) -> int:
     found = re.search(rf"^{name} (\d+)$", metrics, re.MULTILINE)
     assert found, name
     return int(found[1])
 
 
-async def test_a_change_through_one_process_is_served_by_the_other_at_once(
+async def test_a_change_through_one_process_is_served_by_the_other_within_milliseconds(
     pg_engine, migrated_postgres, servers
 ):
     url_a, url_b = servers
@@ -131,10 +152,10 @@ async def test_a_change_through_one_process_is_served_by_the_other_at_once(
 
         for round_ in range(1, 6):
             await gql(SET_PASSWORD, {"id": line.extension_id, "pw": f"Changed-pw-{round_}"}, token)
-            served = await b.get(url)
-            assert f"account.1.password = Changed-pw-{round_}" in served.text, round_
-            root = await b.get("/prov/" + DEVICE_FILE)
-            assert f"account.1.password = Changed-pw-{round_}" in root.text, round_
+            await served(b, url, has(f"account.1.password = Changed-pw-{round_}"))
+            await served(
+                b, "/prov/" + DEVICE_FILE, has(f"account.1.password = Changed-pw-{round_}")
+            )
 
         rotated = await gql(
             """mutation($id: ID!) { rotateDeviceKey(deviceId: $id) {
@@ -142,19 +163,19 @@ async def test_a_change_through_one_process_is_served_by_the_other_at_once(
             {"id": device.device_id},
             token,
         )
-        assert (await b.get(url)).status_code == 404
+        await served(b, url, status(404))
         new_link = rotated["data"]["rotateDeviceKey"]["device"]["provisioningLinks"][0]["url"]
         new_url = "/" + new_link.split("/", 3)[3] + DEVICE_FILE
-        assert (await b.get(new_url)).status_code == 200
+        await served(b, new_url, status(200))
 
         await set_preferences(gql, tree["admin"].token, allow=False)
-        assert (await b.get("/prov/" + DEVICE_FILE)).status_code == 404
-        assert (await b.get(new_url)).status_code == 200
+        await served(b, "/prov/" + DEVICE_FILE, status(404))
+        await served(b, new_url, status(200))
 
         await provision_on(gql, token, line, MAC, YEALINK, generation=False)
-        assert (await b.get(new_url)).status_code == 404
+        await served(b, new_url, status(404))
         await provision_on(gql, token, line, MAC, YEALINK, generation=True)
-        assert (await b.get(new_url)).status_code == 200
+        await served(b, new_url, status(200))
 
         # Listeners cut off: B must not trust its cache until it listens again, then drops it.
         before = counter(
@@ -170,18 +191,18 @@ async def test_a_change_through_one_process_is_served_by_the_other_at_once(
             )
             await connection.commit()
         await gql(SET_PASSWORD, {"id": line.extension_id, "pw": "While-deaf-1"}, token)
-        assert "account.1.password = While-deaf-1" in (await b.get(new_url)).text
+        await served(b, new_url, has("account.1.password = While-deaf-1"))
         await ready(b)
         metrics = (await b.get("/metrics")).text
         assert counter(metrics, "magnaprov_file_cache_full_invalidations_total") > before
         await gql(SET_PASSWORD, {"id": line.extension_id, "pw": "Heard-again-2"}, token)
-        assert "account.1.password = Heard-again-2" in (await b.get(new_url)).text
+        await served(b, new_url, has("account.1.password = Heard-again-2"))
 
         await gql(
             "mutation($id: ID!) { unprovisionDevice(extensionId: $id) { userErrors { code } } }",
             {"id": line.extension_id},
             token,
         )
-        assert (await b.get(new_url)).status_code == 404
+        await served(b, new_url, status(404))
         metrics = (await b.get("/metrics")).text
         assert counter(metrics, "magnaprov_file_regenerations_total") >= 8
