@@ -86,7 +86,12 @@ class Device(InTenantTree, Base):
 
     def secret_identity(self, column: str) -> str:
         """Associated data binding an encrypted column of this device to its row."""
-        return f"device:{self.id}:{column}"
+        return device_secret_identity(self.id, column)
+
+
+def device_secret_identity(device_id: int, column: str) -> str:
+    """Associated data binding an encrypted column of device `device_id` to its row."""
+    return f"device:{device_id}:{column}"
 
 
 class RenderedFile(Base):

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, false, true
 
-from magnaprov.db import Device, Extension, GlobalPreferences, ProvisioningLevel, UpdateProtocol
+from magnaprov.db import Extension, GlobalPreferences, ProvisioningLevel, UpdateProtocol
 from magnaprov.tenancy import Viewer
 
-__all__ = ["MacBasedStatus", "device_access", "mac_based_status", "visible_devices_filter"]
+__all__ = [
+    "MacBasedFields",
+    "MacBasedStatus",
+    "device_access",
+    "mac_based_status",
+    "visible_devices_filter",
+]
 
 
 def device_access(viewer: Viewer, extension: Extension) -> ProvisioningLevel:
@@ -36,12 +43,23 @@ class MacBasedStatus:
     reason: str | None
 
 
-def mac_based_status(device: Device, preferences: GlobalPreferences) -> MacBasedStatus:
-    """MAC-based provisioning is in force only with the global opt-in, the device's flag and
-    an HTTP(S) update protocol."""
+class MacBasedFields(Protocol):
+    """What the rule reads of a device: a `Device`, or a row of the same columns."""
+
+    generation_enabled: bool
+    use_mac_provisioning: bool
+    update_protocol: UpdateProtocol
+
+
+def mac_based_status(
+    device: MacBasedFields, preferences: GlobalPreferences | bool
+) -> MacBasedStatus:
+    """MAC-based provisioning is in force only with the global opt-in (the preferences, or
+    their `allow_mac_provisioning` alone), the device's flag and an HTTP(S) update protocol."""
+    allowed = preferences if isinstance(preferences, bool) else preferences.allow_mac_provisioning
     if not device.generation_enabled:
         return MacBasedStatus(False, "Provisioning file generation is disabled for this device.")
-    if not preferences.allow_mac_provisioning:
+    if not allowed:
         return MacBasedStatus(
             False, 'The global preference "Allow MAC based provisioning on HTTP(S)" is off.'
         )

@@ -287,9 +287,14 @@ class _Request:
         client = scope.get("client")
         self.client: str = client[0] if client else "-"
         self._headers: list[tuple[bytes, bytes]] = scope["headers"]
-        raw = _raw_path(scope)
-        query = self._query = scope.get("query_string", b"")
-        self.uri = (raw + b"?" + query if query else raw).decode("latin-1")
+        self._scope = scope
+        self._query: bytes = scope.get("query_string", b"")
+
+    @property
+    def uri(self) -> str:
+        """The request target as sent (HTTP Digest signs it)."""
+        raw = _raw_path(self._scope)
+        return (raw + b"?" + self._query if self._query else raw).decode("latin-1")
 
     def query_mac(self) -> str | None:
         """The MAC of a `?mac=` query (Snom can be told to add one), or None."""
@@ -384,19 +389,6 @@ def _etag_matches(header: str, etag: str) -> bool:
 
 
 def _file_reply(status: int, file: ServedFile, *, body: bool) -> _Reply:
-    headers: tuple[tuple[bytes, bytes], ...] = (
-        (b"etag", file.etag.encode("ascii")),
-        (b"last-modified", file.last_modified.encode("ascii")),
-        (b"cache-control", b"private, no-cache"),
-    )
     if not body:
-        return _Reply(status, headers)
-    return _Reply(
-        status,
-        (
-            (b"content-type", file.content_type.encode("ascii")),
-            (b"content-length", str(len(file.content)).encode()),
-            *headers,
-        ),
-        file.content,
-    )
+        return _Reply(status, file.validators)
+    return _Reply(status, file.headers, file.content)

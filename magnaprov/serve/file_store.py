@@ -36,12 +36,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 import asyncpg  # type: ignore[import-untyped]
@@ -60,6 +62,7 @@ from magnaprov.db import (
     UpdateProtocol,
     create_session_factory,
 )
+from magnaprov.db.device import device_secret_identity
 from magnaprov.db.file_changes import EVERYTHING, subscribe
 from magnaprov.resolvers.device_access import mac_based_status
 from magnaprov.serve.change_listener import ChangeListener
@@ -107,7 +110,7 @@ class StoreUnavailable(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ServedFile:
-    """One rendered file, ready for HTTP."""
+    """One rendered file, ready for HTTP: its response headers are built once, when loaded."""
 
     name: str
     content: bytes
@@ -115,6 +118,28 @@ class ServedFile:
     rendered_at: datetime
     last_modified: str
     content_type: str
+    validators: tuple[tuple[bytes, bytes], ...]  # the headers of a 304
+    headers: tuple[tuple[bytes, bytes], ...]  # the headers of a 200
+
+    @classmethod
+    def of(
+        cls, name: str, content: bytes, etag: str, rendered_at: datetime, content_type: str
+    ) -> ServedFile:
+        """The file with its headers."""
+        last_modified = format_datetime(rendered_at, usegmt=True)
+        validators = (
+            (b"etag", etag.encode("ascii")),
+            (b"last-modified", last_modified.encode("ascii")),
+            (b"cache-control", b"private, no-cache"),
+        )
+        headers = (
+            (b"content-type", content_type.encode("ascii")),
+            (b"content-length", str(len(content)).encode("ascii")),
+            *validators,
+        )
+        return cls(
+            name, content, etag, rendered_at, last_modified, content_type, validators, headers
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -448,15 +473,9 @@ class FileStore:
 
     def _served(self, rows: Sequence[Row[Any]], allow_mac: bool) -> ServedDevice | None:
         first = rows[0]
-        device = Device(
-            id=first.id,
-            generation_enabled=first.generation_enabled,
-            use_mac_provisioning=first.use_mac_provisioning,
-            update_protocol=first.update_protocol,
-        )
         digest = None
         if first.digest_password is not None and first.digest_username:
-            identity = device.secret_identity("digest_password")
+            identity = device_secret_identity(first.id, "digest_password")
             try:
                 password = self._secrets.decrypt(first.digest_password, identity)
             except SecretDecryptionError as error:
@@ -464,25 +483,23 @@ class FileStore:
                 log.error("device %s: digest password unreadable: %s", first.id, error)
                 return None
             digest = DigestCredentials(first.digest_username, password)
-        preferences = GlobalPreferences(allow_mac_provisioning=allow_mac)
-        content_type = _content_types(first.manufacturer, first.model, first.firmware)
+        equipment = (first.manufacturer, first.model, first.firmware)
         return ServedDevice(
             id=first.id,
             mac=first.mac,
             key_hash=first.key_hash,
             protocol=first.update_protocol,
             generation_enabled=first.generation_enabled,
-            mac_based=mac_based_status(device, preferences).in_force,
+            mac_based=mac_based_status(first, allow_mac).in_force,
             uses_server_default=first.template_id is None,
             digest=digest,
             files={
-                row.name_key: ServedFile(
-                    name=row.name,
-                    content=row.content,
-                    etag=row.etag,
-                    rendered_at=row.rendered_at,
-                    last_modified=format_datetime(row.rendered_at, usegmt=True),
-                    content_type=content_type(row.name),
+                row.name_key: ServedFile.of(
+                    row.name,
+                    row.content,
+                    row.etag,
+                    row.rendered_at,
+                    _content_type(*equipment, row.name),
                 )
                 for row in rows
                 if row.name_key is not None
@@ -552,6 +569,7 @@ _DEVICE_FILES = select(
 ).outerjoin(RenderedFile, RenderedFile.device_id == Device.id)
 
 
+_MAC_DIGITS = re.compile(r"[0-9A-Fa-f]{12}")
 _INDEX_COLUMNS: dict[Index, str] = {"id": "id", "key": "key_hash", "mac": "mac"}
 
 
@@ -574,16 +592,19 @@ def _retrieve(future: asyncio.Future[Any]) -> None:
         future.exception()  # marks it retrieved even when every waiter gave up
 
 
-def _content_types(manufacturer: str, model: str, firmware: str) -> Callable[[str], str]:
+def _content_type(manufacturer: str, model: str, firmware: str, name: str) -> str:
+    # Names differ only by the MAC from phone to phone: matching the catalog's patterns is
+    # done once per model and name shape, not once per file of every phone of a boot storm.
+    return _content_type_of_shape(manufacturer, model, firmware, _MAC_DIGITS.sub("0" * 12, name))
+
+
+@lru_cache(maxsize=4096)
+def _content_type_of_shape(manufacturer: str, model: str, firmware: str, name: str) -> str:
     equipment = find_equipment(manufacturer, model, firmware)
-
-    def content_type(name: str) -> str:
-        spec = None
-        if equipment is not None:
-            found = equipment.firmware.match_file_name(name)
-            spec = None if found is None else equipment.firmware.file(found.pattern)
-        if spec is None:
-            return XML_TYPE if name.lower().endswith(".xml") else TEXT_TYPE
-        return XML_TYPE if spec.format is FileFormat.XML else TEXT_TYPE
-
-    return content_type
+    spec = None
+    if equipment is not None:
+        found = equipment.firmware.match_file_name(name)
+        spec = None if found is None else equipment.firmware.file(found.pattern)
+    if spec is None:
+        return XML_TYPE if name.lower().endswith(".xml") else TEXT_TYPE
+    return XML_TYPE if spec.format is FileFormat.XML else TEXT_TYPE
