@@ -380,6 +380,8 @@ def _not_modified(request: _Request, file: ServedFile) -> bool:
 
 def _etag_matches(header: str, etag: str) -> bool:
     """If-None-Match uses the weak comparison (RFC 9110 §13.1.2)."""
+    if header == etag:
+        return True  # what phones send back: the one tag they were given
     wanted = etag.removeprefix("W/")
     for candidate in header.split(","):
         candidate = candidate.strip()
