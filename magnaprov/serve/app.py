@@ -150,6 +150,7 @@ def create_app(
     app.state.file_store = store
     app.state.contacts = contacts
     app.state.miss_guard = guard
+    app.state.tftp = tftp_service
     return MagnaprovApp(app, device_routes)
 
 
