@@ -15,10 +15,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from magnaprov.db.base import Base, InTenantTree, UtcDateTime, tree_path_index, utcnow
-from magnaprov.db.extension import Extension
 
 __all__ = ["Device", "PasswordGeneration", "RenderedFile", "UpdateProtocol"]
 
@@ -84,9 +83,6 @@ class Device(InTenantTree, Base):
     last_contact_firmware: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
-
-    # Never loaded behind the caller's back: lists load it in their own statement.
-    extension: Mapped[Extension] = relationship(lazy="raise")
 
     def secret_identity(self, column: str) -> str:
         """Associated data binding an encrypted column of this device to its row."""

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
-from sqlalchemy.orm.interfaces import ORMOption
 
 from magnaprov.resolvers.errors import InvalidArgument
 from magnaprov.resolvers.identifiers import parse_row_id
@@ -68,11 +66,8 @@ async def paginate(
     key: InstrumentedAttribute[int],
     first: int | None,
     after: str | None,
-    *,
-    options: Sequence[ORMOption] = (),
 ) -> Page[T]:
-    """The page of `statement` after the cursor `after`, at most `first` rows; `options`
-    (eager loads of what the statement joins) apply to the rows, not to the count."""
+    """The page of `statement` after the cursor `after`, at most `first` rows."""
     size = DEFAULT_PAGE_SIZE if first is None else first
     if not 0 <= size <= MAX_PAGE_SIZE:
         raise InvalidArgument(f"first: must be between 0 and {MAX_PAGE_SIZE}.")
@@ -81,6 +76,5 @@ async def paginate(
     ).order_by(None)
     if after is not None:
         statement = statement.where(key > decode_cursor(after))
-    page = statement.options(*options).order_by(key).limit(size + 1)
-    rows = list((await session.scalars(page)).all())
+    rows = list((await session.scalars(statement.order_by(key).limit(size + 1))).all())
     return Page(rows[:size], len(rows) > size, after is not None, count_statement)

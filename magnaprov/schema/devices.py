@@ -251,17 +251,14 @@ def _decrypt(info: Info, ciphertext: bytes, identity: str) -> str | None:
 
 
 async def device_types(info: Info, rows: Sequence[Device]) -> list[DeviceType]:
-    """Devices for a list, with extensions and owners as their statement loaded them, and
-    template names loaded in one batch."""
-    from magnaprov.schema.extensions import extension_types_with_owners
+    """Devices for a list, with extensions, owners and template names loaded in batches."""
+    from magnaprov.schema.extensions import extension_types
 
     viewer = info.context.require_viewer()
     loaders = info.context.loaders
-    # The list's statement loaded each device's extension and its owner (`list_devices`).
-    extension_rows = {row.extension.id: row.extension for row in rows}
-    extensions = {
-        ext.row.id: ext for ext in extension_types_with_owners(list(extension_rows.values()))
-    }
+    extension_rows = await loaders.extension_by_id.load_many([row.extension_id for row in rows])
+    found = [row for row in extension_rows if row is not None]
+    extensions = {ext.row.id: ext for ext in await extension_types(info, found)}
     template_ids = sorted({row.template_id for row in rows if row.template_id is not None})
     names = dict(
         zip(template_ids, await loaders.template_name.load_many(template_ids), strict=True)

@@ -129,12 +129,6 @@ async def extension_types(info: Info, rows: Sequence[Extension]) -> list[Extensi
     return [ExtensionType_.from_row(row, owners[row.owner_id]) for row in rows]
 
 
-def extension_types_with_owners(rows: Sequence[Extension]) -> list[ExtensionType_]:
-    """Extensions whose `owner` their statement loaded (one object per owner)."""
-    owners = {row.owner_id: AccountType.from_row(row.owner) for row in rows}
-    return [ExtensionType_.from_row(row, owners[row.owner_id]) for row in rows]
-
-
 async def _fetch_extension(info: Info, extension_id: int) -> ExtensionType_ | None:
     if info.context.viewer is None:
         return None
