@@ -33,6 +33,7 @@ from sqlalchemy.pool import NullPool
 from magnaprov.db import create_engine, is_sqlite
 from magnaprov.serve.app import create_app
 from magnaprov.serve.digest import compute_response, parse_digest_header
+from magnaprov.serve.file_store import BATCH_WINDOW_SECONDS
 
 YEALINK = {"manufacturer": "yealink", "model": "T46S", "firmware": "V81"}
 MAC_A, MAC_B, MAC_C = "00:15:65:0a:00:01", "00:15:65:0b:00:02", "00:15:65:0c:00:03"
@@ -576,6 +577,9 @@ async def test_an_unreachable_database_still_serves_what_is_cached(settings, wor
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 await listening(app)  # connecting clears the cache: wait for it first
                 assert (await client.get(cached)).status_code == 200
+                # The read that loaded it keeps its connection for the batch window: past it,
+                # every look-up needs a new connection, which now fails.
+                await asyncio.sleep(BATCH_WINDOW_SECONDS * 4)
                 state["down"] = True
                 assert (await client.get(cached)).status_code == 200
                 unavailable = await client.get(uncached)
