@@ -7,7 +7,7 @@ from typing import Protocol
 
 from sqlalchemy import ColumnElement, false, true
 
-from magnaprov.db import Extension, GlobalPreferences, ProvisioningLevel, UpdateProtocol
+from magnaprov.db import Extension, ProvisioningLevel, UpdateProtocol
 from magnaprov.tenancy import Viewer
 
 __all__ = [
@@ -51,12 +51,9 @@ class MacBasedFields(Protocol):
     update_protocol: UpdateProtocol
 
 
-def mac_based_status(
-    device: MacBasedFields, preferences: GlobalPreferences | bool
-) -> MacBasedStatus:
-    """MAC-based provisioning is in force only with the global opt-in (the preferences, or
-    their `allow_mac_provisioning` alone), the device's flag and an HTTP(S) update protocol."""
-    allowed = preferences if isinstance(preferences, bool) else preferences.allow_mac_provisioning
+def mac_based_status(device: MacBasedFields, allowed: bool) -> MacBasedStatus:
+    """MAC-based provisioning is in force only with the global opt-in (`allowed`, the global
+    preference `allow_mac_provisioning`), the device's flag and an HTTP(S) update protocol."""
     if not device.generation_enabled:
         return MacBasedStatus(False, "Provisioning file generation is disabled for this device.")
     if not allowed:

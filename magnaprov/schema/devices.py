@@ -199,7 +199,8 @@ class DeviceType(Node):
 
     @strawberry.field(description="Whether MAC-based provisioning is in force, or why not.")
     async def mac_based_provisioning(self, info: Info) -> MacBasedProvisioning:
-        status = mac_based_status(self.row, await info.context.loaders.global_preferences())
+        preferences = await info.context.loaders.global_preferences()
+        status = mac_based_status(self.row, preferences.allow_mac_provisioning)
         return MacBasedProvisioning(in_force=status.in_force, reason=status.reason)
 
     @strawberry.field(description="URLs to configure in the phone; none while generation is off.")
@@ -209,7 +210,7 @@ class DeviceType(Node):
         key = _decrypt(info, self.row.key_secret, self.row.secret_identity("key"))
         if equipment is None or key is None:
             return []
-        in_force = mac_based_status(self.row, preferences).in_force
+        in_force = mac_based_status(self.row, preferences.allow_mac_provisioning).in_force
         return [
             ProvisioningLink(kind=link.kind, protocol=UpdateProtocol(link.protocol), url=link.url)
             for link in provisioning_links(self.row, key, equipment, preferences, in_force)

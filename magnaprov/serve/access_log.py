@@ -57,11 +57,6 @@ class AccessLog:
         self._second = -1
         self._stamp = ""
 
-    @property
-    def enabled(self) -> bool:
-        """Whether lines are written at all."""
-        return self._stream is not None
-
     def write(self, record: AccessRecord) -> None:
         """Format one request's line; write the batch once it is full."""
         if self._stream is None:
@@ -114,8 +109,15 @@ def open_access_log(destination: str) -> AccessLog:
     if destination == "-":
         return AccessLog(sys.stderr)
     path = Path(destination)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    stream = path.open("a", encoding="utf-8", errors="backslashreplace")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        stream = path.open("a", encoding="utf-8", errors="backslashreplace")
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ValueError(
+            f"MAGNAPROV_ACCESS_LOG: cannot append to {destination!r} ({reason}); "
+            'use "-" for stderr, "off", or a writable file.'
+        ) from error
     return AccessLog(stream, owns_stream=True)
 
 

@@ -98,16 +98,7 @@ def create_app(
         access_log=access_log,
     )
     tftp_service = (
-        TftpService(
-            engine,
-            store,
-            contacts,
-            host=settings.tftp_host,
-            port=settings.tftp_port,
-            access_log=access_log,
-        )
-        if tftp
-        else None
+        TftpService.from_settings(settings, engine, store, contacts, access_log) if tftp else None
     )
 
     @asynccontextmanager

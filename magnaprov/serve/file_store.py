@@ -410,9 +410,9 @@ class FileStore:
         return cached
 
     async def _load(self, index: Index, value: Any) -> tuple[ServedDevice | None, bool]:
-        # Look-ups that arrive while the load slots are busy are read together, in one statement,
-        # when a slot frees. A batch still collecting has read nothing yet, so what it reads is
-        # never older than any request it answers.
+        # Look-ups that arrive while a read runs (or in the window after it) are read together,
+        # in one statement, by the next read. A batch still collecting has read nothing yet, so
+        # what it reads is never older than any request it answers.
         batch = self._collecting.get(index)
         if batch is None or len(batch.values) >= MAX_BATCH:
             result = asyncio.get_running_loop().create_future()

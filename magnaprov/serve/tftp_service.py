@@ -100,6 +100,25 @@ class TftpService:
         self._networks: tuple[Network, ...] | None = None
         self._bindings: OrderedDict[str, tuple[int, float]] = OrderedDict()
 
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        engine: AsyncEngine,
+        store: FileStore,
+        contacts: ContactRecorder,
+        access_log: AccessLog,
+    ) -> TftpService:
+        """The service on the configured address, sharing the caller's store and recorders."""
+        return cls(
+            engine,
+            store,
+            contacts,
+            host=settings.tftp_host,
+            port=settings.tftp_port,
+            access_log=access_log,
+        )
+
     @property
     def server(self) -> TftpServer | None:
         """The running server, or None while TFTP is off."""
@@ -268,14 +287,7 @@ class TftpThread:
         )
         contacts = ContactRecorder(engine, settings.contact_flush_seconds)
         access_log = open_access_log(settings.access_log)
-        self.service = TftpService(
-            engine,
-            store,
-            contacts,
-            host=settings.tftp_host,
-            port=settings.tftp_port,
-            access_log=access_log,
-        )
+        self.service = TftpService.from_settings(settings, engine, store, contacts, access_log)
         flusher = asyncio.create_task(access_log.flush_periodically())
         try:
             await store.start()
