@@ -14,6 +14,7 @@ __all__ = [
     "MacBasedFields",
     "MacBasedStatus",
     "device_access",
+    "device_access_level",
     "mac_based_status",
     "visible_devices_filter",
 ]
@@ -21,9 +22,14 @@ __all__ = [
 
 def device_access(viewer: Viewer, extension: Extension) -> ProvisioningLevel:
     """The admin always may; otherwise the lower of the viewer's level and the extension's."""
+    return device_access_level(viewer, extension.provisioning)
+
+
+def device_access_level(viewer: Viewer, extension_level: ProvisioningLevel) -> ProvisioningLevel:
+    """`device_access` for an extension whose "Allow to provision devices" is `extension_level`."""
     if viewer.is_admin:
         return ProvisioningLevel.MODIFY
-    return viewer.permissions.provisioning.cap(extension.provisioning)
+    return viewer.permissions.provisioning.cap(extension_level)
 
 
 def visible_devices_filter(viewer: Viewer) -> ColumnElement[bool]:

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Row, Select, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from magnaprov.db import (
     UNSCOPED,
+    Account,
     Device,
     Extension,
     PasswordGeneration,
     ProvisioningLevel,
+    ProvisioningTemplate,
     UpdateProtocol,
     utcnow,
 )
@@ -34,11 +37,13 @@ from magnaprov.resolvers.text_input import check_text
 from magnaprov.tenancy import SecretBox, Viewer, hash_token
 
 __all__ = [
+    "DEVICE_TEMPLATE",
     "DeviceFields",
     "ProvisionResult",
     "TemplateChoice",
     "get_device",
     "get_device_by_mac",
+    "list_device_columns",
     "list_devices",
     "provision_device",
     "regenerate_devices",
@@ -46,6 +51,11 @@ __all__ = [
     "unprovision_device",
 ]
 
+T = TypeVar("T")
+# Whoever sees a device sees its template's name, even when the template belongs to an account
+# above the viewer (as `Loaders.template_name` reads it): joined as a plain table, which the
+# session's tenant scope (on mapped classes) leaves alone.
+DEVICE_TEMPLATE = ProvisioningTemplate.__table__.alias("device_template")
 MAX_NOTES = 2000
 # 24 random bytes: 192 bits, well over the 128 the routes' scanning defence assumes.
 KEY_BYTES = 24
@@ -123,15 +133,42 @@ async def list_devices(
     after: str | None,
 ) -> Page[Device]:
     """Devices the viewer may view, oldest first, optionally matching a name, MAC or number."""
-    statement = visible_devices(viewer)
-    if search:
-        pattern = like_pattern(search)
-        statement = statement.where(
-            Device.friendly_name.ilike(pattern, escape="\\")
-            | Device.mac.like(pattern, escape="\\")
-            | Extension.full_number.like(pattern, escape="\\")
-        )
+    statement = _matching(visible_devices(viewer), search)
     return await paginate(session, statement, Device.id, first, after)
+
+
+def _matching(statement: Select[T], search: str | None) -> Select[T]:
+    """`statement` (of devices joined to their extensions) narrowed to a name, MAC or number."""
+    if not search:
+        return statement
+    pattern = like_pattern(search)
+    return statement.where(
+        Device.friendly_name.ilike(pattern, escape="\\")
+        | Device.mac.like(pattern, escape="\\")
+        | Extension.full_number.like(pattern, escape="\\")
+    )
+
+
+async def list_device_columns(
+    session: AsyncSession,
+    viewer: Viewer,
+    columns: Sequence[Any],
+    *,
+    search: str | None,
+    first: int | None,
+    after: str | None,
+) -> Page[Row[Any]]:
+    """Like `list_devices`, as rows of just `columns`: attributes of `Device`, of its `Extension`,
+    of the extension's owner (`Account`, null when outside the session's scope) and columns of
+    `DEVICE_TEMPLATE` (null for the Server default)."""
+    statement = select(*columns).select_from(Device)
+    statement = statement.join(Extension, Extension.id == Device.extension_id)
+    if any(getattr(column, "class_", None) is Account for column in columns):
+        statement = statement.outerjoin(Account, Account.id == Extension.owner_id)
+    if any(getattr(column, "table", None) is DEVICE_TEMPLATE for column in columns):
+        statement = statement.outerjoin(DEVICE_TEMPLATE, DEVICE_TEMPLATE.c.id == Device.template_id)
+    statement = _matching(statement.where(visible_devices_filter(viewer)), search)
+    return await paginate(session, statement, Device.id, first, after, tuples=True)
 
 
 async def get_device(session: AsyncSession, viewer: Viewer, device_id: int) -> Device | None:

@@ -66,8 +66,13 @@ async def paginate(
     key: InstrumentedAttribute[int],
     first: int | None,
     after: str | None,
+    *,
+    tuples: bool = False,
 ) -> Page[T]:
-    """The page of `statement` after the cursor `after`, at most `first` rows."""
+    """The page of `statement` after the cursor `after`, at most `first` rows.
+
+    Rows are the statement's first column (an ORM object), or with `tuples` whole result rows.
+    """
     size = DEFAULT_PAGE_SIZE if first is None else first
     if not 0 <= size <= MAX_PAGE_SIZE:
         raise InvalidArgument(f"first: must be between 0 and {MAX_PAGE_SIZE}.")
@@ -76,5 +81,7 @@ async def paginate(
     ).order_by(None)
     if after is not None:
         statement = statement.where(key > decode_cursor(after))
-    rows = list((await session.scalars(statement.order_by(key).limit(size + 1))).all())
+    statement = statement.order_by(key).limit(size + 1)
+    result = await session.execute(statement)
+    rows: list[Any] = list(result.all() if tuples else result.scalars().all())
     return Page(rows[:size], len(rows) > size, after is not None, count_statement)

@@ -20,6 +20,7 @@ from magnaprov.schema.node import (
 )
 from magnaprov.schema.pagination import Connection, connection_from_page
 from magnaprov.schema.permissions import IsAuthenticated
+from magnaprov.schema.row_objects import column, column_values
 from magnaprov.tenancy import Permissions
 
 __all__ = ["AccountMutations", "AccountQueries", "AccountType"]
@@ -46,31 +47,38 @@ class PermissionsType:
         return cls(provisioning=permissions.provisioning, sip_management=permissions.sip_management)
 
 
+def _account_id(row_id: int) -> strawberry.ID:
+    return encode_global_id("Account", row_id)
+
+
 @strawberry.type(name="Account", description="An admin, provider, organization or user account.")
 class AccountType(Node):
-    role: Role = strawberry.field(description="Place in the tree; follows from the parent.")
-    name: str = strawberry.field(description="Display name.")
-    login: str = strawberry.field(description="Login name, unique regardless of case.")
-    code: str | None = strawberry.field(
-        description="Organizations only: 4-digit code prefixing extension numbers, e.g. 0027."
+    id: strawberry.ID = strawberry.field(
+        description="Opaque global identifier.", metadata=column(Account.id, _account_id)
     )
-    email: str | None = strawberry.field(description="Contact e-mail address.")
-    created_at: datetime = strawberry.field(description="When the account was created.")
+    role: Role = strawberry.field(
+        description="Place in the tree; follows from the parent.", metadata=column(Account.role)
+    )
+    name: str = strawberry.field(description="Display name.", metadata=column(Account.name))
+    login: str = strawberry.field(
+        description="Login name, unique regardless of case.", metadata=column(Account.login)
+    )
+    code: str | None = strawberry.field(
+        description="Organizations only: 4-digit code prefixing extension numbers, e.g. 0027.",
+        metadata=column(Account.code),
+    )
+    email: str | None = strawberry.field(
+        description="Contact e-mail address.", metadata=column(Account.email)
+    )
+    created_at: datetime = strawberry.field(
+        description="When the account was created.", metadata=column(Account.created_at)
+    )
     row: strawberry.Private[Account]
 
     @classmethod
     def from_row(cls, row: Account) -> AccountType:
         """The GraphQL form of an account row."""
-        return cls(
-            id=encode_global_id("Account", row.id),
-            role=row.role,
-            name=row.name,
-            login=row.login,
-            code=row.code,
-            email=row.email,
-            created_at=row.created_at,
-            row=row,
-        )
+        return cls(**column_values(cls, row), row=row)
 
     @strawberry.field(description="The parent account; null for the admin and above the viewer.")
     async def parent(self, info: Info) -> AccountType | None:

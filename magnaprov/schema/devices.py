@@ -5,20 +5,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
+from operator import itemgetter
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from graphql import GraphQLObjectType
 from sqlalchemy import select
 
 from magnaprov.db import (
+    Account,
     Device,
+    Extension,
     PasswordGeneration,
     ProvisioningLevel,
     RenderedFile,
     UpdateProtocol,
 )
 from magnaprov.resolvers import Problems, devices
-from magnaprov.resolvers.device_access import device_access, mac_based_status
+from magnaprov.resolvers.device_access import device_access, device_access_level, mac_based_status
 from magnaprov.resolvers.device_links import provisioning_links
 from magnaprov.resolvers.errors import ErrorCode
 from magnaprov.resolvers.rendering import RenderReport
@@ -27,9 +32,19 @@ from magnaprov.schema.errors import UserError, user_errors
 from magnaprov.schema.node import Node, decode_id, encode_global_id, register_node_type
 from magnaprov.schema.pagination import Connection, connection_from_page
 from magnaprov.schema.permissions import IsAuthenticated
-from magnaprov.schema.preloading import NOT_LOADED, NotLoaded, deferred
+from magnaprov.schema.preloading import NOT_LOADED, NotLoaded, deferred, preloaded_from
+from magnaprov.schema.row_objects import (
+    ColumnSource,
+    Joined,
+    ObjectPlan,
+    column,
+    column_values,
+    flattened_fields,
+    plan_objects,
+    selected_fields,
+)
 from magnaprov.templating import find_equipment
-from magnaprov.tenancy import SecretDecryptionError
+from magnaprov.tenancy import SecretDecryptionError, Viewer
 
 if TYPE_CHECKING:
     from magnaprov.schema.extensions import ExtensionType_
@@ -38,6 +53,18 @@ __all__ = ["DeviceMutations", "DeviceQueries", "DeviceType"]
 
 log = logging.getLogger("magnaprov.secrets")
 SERVER_DEFAULT_TEMPLATE_ID = encode_global_id("ProvisioningTemplate", 0)
+SERVER_DEFAULT_TEMPLATE_NAME = "Server default"
+
+
+def _device_id(row_id: int) -> strawberry.ID:
+    return encode_global_id("Device", row_id)
+
+
+def _template_id(template_id: int | None) -> strawberry.ID:
+    if template_id is None:
+        return SERVER_DEFAULT_TEMPLATE_ID
+    return encode_global_id("ProvisioningTemplate", template_id)
+
 
 strawberry.enum(
     PasswordGeneration, description="How the phone's web administrator password is chosen."
@@ -92,29 +119,61 @@ class DeviceFileType:
 
 @strawberry.type(name="Device", description="The SIP phone of a phone-terminal extension.")
 class DeviceType(Node):
-    friendly_name: str = strawberry.field(description="Alphanumeric, 3-32 characters; not unique.")
-    manufacturer: str = strawberry.field(description="Catalog manufacturer key.")
-    model: str = strawberry.field(description="Catalog model key.")
-    firmware: str = strawberry.field(description="Catalog firmware key.")
-    application_version: str = strawberry.field(
-        description="Exact application version, e.g. P0S3-08-11-00."
+    # Fields copying a column say which (see `schema/row_objects.py`): lists load just those.
+    id: strawberry.ID = strawberry.field(
+        description="Opaque global identifier.", metadata=column(Device.id, _device_id)
     )
-    mac: str = strawberry.field(description="MAC address, XX:XX:XX:XX:XX:XX in upper case.")
-    use_mac_based_provisioning: bool = strawberry.field(description="Use MAC based provisioning.")
-    file_generation_enabled: bool = strawberry.field(description="Provisioning file generation.")
-    notes: str = strawberry.field(description="Free notes.")
-    admin_username: str = strawberry.field(description="Web administrator user name.")
-    password_generation: PasswordGeneration = strawberry.field(description="NONE, AUTO or MANUAL.")
-    update_interval: int = strawberry.field(description="Phone update interval, 1-99999.")
-    update_protocol: UpdateProtocol = strawberry.field(description="TFTP, HTTP or HTTPS.")
+    friendly_name: str = strawberry.field(
+        description="Alphanumeric, 3-32 characters; not unique.",
+        metadata=column(Device.friendly_name),
+    )
+    manufacturer: str = strawberry.field(
+        description="Catalog manufacturer key.", metadata=column(Device.manufacturer)
+    )
+    model: str = strawberry.field(description="Catalog model key.", metadata=column(Device.model))
+    firmware: str = strawberry.field(
+        description="Catalog firmware key.", metadata=column(Device.firmware)
+    )
+    application_version: str = strawberry.field(
+        description="Exact application version, e.g. P0S3-08-11-00.",
+        metadata=column(Device.application_version),
+    )
+    mac: str = strawberry.field(
+        description="MAC address, XX:XX:XX:XX:XX:XX in upper case.",
+        metadata=column(Device.mac, str.upper),
+    )
+    use_mac_based_provisioning: bool = strawberry.field(
+        description="Use MAC based provisioning.", metadata=column(Device.use_mac_provisioning)
+    )
+    file_generation_enabled: bool = strawberry.field(
+        description="Provisioning file generation.", metadata=column(Device.generation_enabled)
+    )
+    notes: str = strawberry.field(description="Free notes.", metadata=column(Device.notes))
+    admin_username: str = strawberry.field(
+        description="Web administrator user name.", metadata=column(Device.admin_username)
+    )
+    password_generation: PasswordGeneration = strawberry.field(
+        description="NONE, AUTO or MANUAL.", metadata=column(Device.password_generation)
+    )
+    update_interval: int = strawberry.field(
+        description="Phone update interval, 1-99999.", metadata=column(Device.update_interval)
+    )
+    update_protocol: UpdateProtocol = strawberry.field(
+        description="TFTP, HTTP or HTTPS.", metadata=column(Device.update_protocol)
+    )
     template_id: strawberry.ID = strawberry.field(
-        description="The template used; the Server default has its own fixed ID."
+        description="The template used; the Server default has its own fixed ID.",
+        metadata=column(Device.template_id, _template_id),
     )
     viewer_provisioning: ProvisioningLevel = strawberry.field(
         description="What the viewer may do with this device: VIEW or MODIFY."
     )
-    created_at: datetime = strawberry.field(description="When the device was provisioned.")
-    updated_at: datetime = strawberry.field(description="Last change.")
+    created_at: datetime = strawberry.field(
+        description="When the device was provisioned.", metadata=column(Device.created_at)
+    )
+    updated_at: datetime = strawberry.field(
+        description="Last change.", metadata=column(Device.updated_at)
+    )
     row: strawberry.Private[Device]
     extension_type: strawberry.Private[ExtensionType_ | NotLoaded | None] = NOT_LOADED
     template_name_value: strawberry.Private[str | NotLoaded] = NOT_LOADED
@@ -122,38 +181,17 @@ class DeviceType(Node):
     @classmethod
     def from_row(cls, row: Device, access: ProvisioningLevel) -> DeviceType:
         """The GraphQL form of a device row, as `access` allows (see also `device_types`)."""
-        return cls(
-            id=encode_global_id("Device", row.id),
-            friendly_name=row.friendly_name,
-            manufacturer=row.manufacturer,
-            model=row.model,
-            firmware=row.firmware,
-            application_version=row.application_version,
-            mac=row.mac.upper(),
-            use_mac_based_provisioning=row.use_mac_provisioning,
-            file_generation_enabled=row.generation_enabled,
-            notes=row.notes,
-            admin_username=row.admin_username,
-            password_generation=row.password_generation,
-            update_interval=row.update_interval,
-            update_protocol=row.update_protocol,
-            template_id=(
-                SERVER_DEFAULT_TEMPLATE_ID
-                if row.template_id is None
-                else encode_global_id("ProvisioningTemplate", row.template_id)
-            ),
-            viewer_provisioning=access,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            row=row,
-        )
+        return cls(**column_values(cls, row), viewer_provisioning=access, row=row)
 
     @property
     def may_modify(self) -> bool:
         """Whether the viewer may change this device and read its secrets."""
         return self.viewer_provisioning is ProvisioningLevel.MODIFY
 
-    @strawberry.field(description="The phone-terminal extension the device belongs to.")
+    @strawberry.field(
+        description="The phone-terminal extension the device belongs to.",
+        metadata=preloaded_from("extension_type"),
+    )
     def extension(
         self, info: Info
     ) -> Annotated[ExtensionType_, strawberry.lazy("magnaprov.schema.extensions")] | None:
@@ -167,13 +205,16 @@ class DeviceType(Node):
         row = await info.context.loaders.extension_by_id.load(self.row.extension_id)
         return None if row is None else ExtensionType_.from_row(row)
 
-    @strawberry.field(description="Name of the template used (Server default when none chosen).")
+    @strawberry.field(
+        description="Name of the template used (Server default when none chosen).",
+        metadata=preloaded_from("template_name_value"),
+    )
     def template_name(self, info: Info) -> str:
+        if not isinstance(self.template_name_value, NotLoaded):
+            return self.template_name_value
         if self.row.template_id is None:
-            return "Server default"
-        if isinstance(self.template_name_value, NotLoaded):
-            return deferred(info.context.loaders.template_name.load(self.row.template_id))
-        return self.template_name_value
+            return SERVER_DEFAULT_TEMPLATE_NAME
+        return deferred(info.context.loaders.template_name.load(self.row.template_id))
 
     @strawberry.field(description="Administrator password; only for viewers who may modify.")
     def admin_password(self, info: Info) -> str | None:
@@ -269,10 +310,40 @@ async def device_types(info: Info, rows: Sequence[Device]) -> list[DeviceType]:
         extension = extensions[row.extension_id]
         device = DeviceType.from_row(row, device_access(viewer, extension.row))
         device.extension_type = extension
-        if row.template_id is not None:
-            device.template_name_value = names[row.template_id]
+        device.template_name_value = (
+            SERVER_DEFAULT_TEMPLATE_NAME if row.template_id is None else names[row.template_id]
+        )
         devices.append(device)
     return devices
+
+
+def _device_list_plan(info: Info, viewer: Viewer) -> ObjectPlan | None:
+    """How to build the listed devices from columns, when the selection reads only columns."""
+    connection = info.selected_fields[0].selections
+    edges = [field for edge in selected_fields(connection, "edges") for field in edge.selections]
+    if any(field.name not in {"cursor", "node", "__typename"} for field in flattened_fields(edges)):
+        return None
+    nodes = [
+        selection
+        for field in [*selected_fields(connection, "nodes"), *selected_fields(edges, "node")]
+        for selection in field.selections
+    ]
+    device_type = info.schema._schema.get_type("Device")  # graphql-core's: no public accessor
+    if not isinstance(device_type, GraphQLObjectType):
+        return None
+    access = ColumnSource(Extension.provisioning, partial(device_access_level, viewer))
+    template_name = ColumnSource(devices.DEVICE_TEMPLATE.c.name, _template_name)
+    owner = Joined("owner_type", key=Account.id)  # outer join: null outside the viewer's scope
+    joined = {
+        "viewer_provisioning": Joined("viewer_provisioning", access),
+        "template_name": Joined("template_name_value", template_name),
+        "extension": Joined("extension_type", fields={"owner": owner}),
+    }
+    return plan_objects(device_type, nodes, joined, columns=[Device.id])
+
+
+def _template_name(name: str | None) -> str:
+    return SERVER_DEFAULT_TEMPLATE_NAME if name is None else name
 
 
 async def device_for_viewer(info: Info, row: Device) -> DeviceType | None:
@@ -372,6 +443,13 @@ class DeviceQueries:
         after: str | None = None,
     ) -> Connection[DeviceType]:
         viewer = info.context.require_viewer()
+        plan = _device_list_plan(info, viewer)
+        if plan is not None:  # the selection reads only columns: rows of just those
+            async with info.context.db.reading() as session:
+                rows = await devices.list_device_columns(
+                    session, viewer, plan.columns, search=search, first=first, after=after
+                )
+            return connection_from_page(rows, plan.build, itemgetter(0))
         async with info.context.db.reading() as session:
             page = await devices.list_devices(
                 session, viewer, search=search, first=first, after=after

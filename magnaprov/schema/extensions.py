@@ -19,7 +19,8 @@ from magnaprov.schema.errors import UserError, user_errors
 from magnaprov.schema.node import Node, decode_id, encode_global_id, register_node_type
 from magnaprov.schema.pagination import Connection, connection_from_page
 from magnaprov.schema.permissions import IsAuthenticated
-from magnaprov.schema.preloading import NOT_LOADED, NotLoaded, deferred
+from magnaprov.schema.preloading import NOT_LOADED, NotLoaded, deferred, preloaded_from
+from magnaprov.schema.row_objects import column, column_values
 from magnaprov.schema.sip_preferences import SipPreferencesType
 
 __all__ = ["ExtensionMutations", "ExtensionQueries", "ExtensionType_"]
@@ -29,19 +30,39 @@ strawberry.enum(
 )
 
 
+def _extension_id(row_id: int) -> strawberry.ID:
+    return encode_global_id("Extension", row_id)
+
+
 @strawberry.type(name="Extension", description="A phone extension owned by a user account.")
 class ExtensionType_(Node):
-    type: ExtensionType = strawberry.field(description="What the extension reaches.")
-    name: str = strawberry.field(description="Display name, e.g. John Smith.")
+    id: strawberry.ID = strawberry.field(
+        description="Opaque global identifier.", metadata=column(Extension.id, _extension_id)
+    )
+    type: ExtensionType = strawberry.field(
+        description="What the extension reaches.", metadata=column(Extension.type)
+    )
+    name: str = strawberry.field(
+        description="Display name, e.g. John Smith.", metadata=column(Extension.name)
+    )
     number: str = strawberry.field(
-        description="Three-digit number inside the organization, e.g. 001."
+        description="Three-digit number inside the organization, e.g. 001.",
+        metadata=column(Extension.number),
     )
-    full_number: str = strawberry.field(description="Organization code and number, e.g. 0027*001.")
+    full_number: str = strawberry.field(
+        description="Organization code and number, e.g. 0027*001.",
+        metadata=column(Extension.full_number),
+    )
     provisioning: ProvisioningLevel = strawberry.field(
-        description='"Allow to provision devices" on this extension.'
+        description='"Allow to provision devices" on this extension.',
+        metadata=column(Extension.provisioning),
     )
-    chat_server_access: bool = strawberry.field(description="Enable chat server access.")
-    created_at: datetime = strawberry.field(description="When the extension was added.")
+    chat_server_access: bool = strawberry.field(
+        description="Enable chat server access.", metadata=column(Extension.chat_server_access)
+    )
+    created_at: datetime = strawberry.field(
+        description="When the extension was added.", metadata=column(Extension.created_at)
+    )
     row: strawberry.Private[Extension]
     owner_type: strawberry.Private[AccountType | NotLoaded | None] = NOT_LOADED
 
@@ -50,20 +71,12 @@ class ExtensionType_(Node):
         cls, row: Extension, owner: AccountType | NotLoaded | None = NOT_LOADED
     ) -> ExtensionType_:
         """The GraphQL form of an extension row (with its owner, when a list preloaded it)."""
-        return cls(
-            id=encode_global_id("Extension", row.id),
-            type=row.type,
-            name=row.name,
-            number=row.number,
-            full_number=row.full_number,
-            provisioning=row.provisioning,
-            chat_server_access=row.chat_server_access,
-            created_at=row.created_at,
-            row=row,
-            owner_type=owner,
-        )
+        return cls(**column_values(cls, row), row=row, owner_type=owner)
 
-    @strawberry.field(description="The user account that owns the extension.")
+    @strawberry.field(
+        description="The user account that owns the extension.",
+        metadata=preloaded_from("owner_type"),
+    )
     def owner(self, info: Info) -> AccountType | None:
         if isinstance(self.owner_type, NotLoaded):
             return deferred(self._load_owner(info))

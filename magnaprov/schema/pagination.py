@@ -34,13 +34,26 @@ class Edge(Generic[NodeT]):
 
 @strawberry.type(description="A page of a list, Relay style.")
 class Connection(Generic[NodeT]):
-    edges: list[Edge[NodeT]] = strawberry.field(description="The items of this page with cursors.")
-    page_info: PageInfo = strawberry.field(description="Paging information.")
+    @strawberry.field(description="The items of this page with cursors.")
+    def edges(self) -> list[Edge[NodeT]]:
+        # Built on demand: a list that selects only `nodes` never pays for 1,000 cursors.
+        return [
+            Edge(cursor=encode_cursor(row_id), node=node)
+            for row_id, node in zip(self.row_ids, self.node_list, strict=True)
+        ]
+
+    @strawberry.field(description="Paging information.")
+    def page_info(self) -> PageInfo:
+        return self.paging
+
+    paging: strawberry.Private[PageInfo]
+    node_list: strawberry.Private[list[NodeT]]
+    row_ids: strawberry.Private[list[int]]
     page: strawberry.Private[Page[Any]]
 
     @strawberry.field(description="The items of this page, without cursors.")
     def nodes(self) -> list[NodeT]:
-        return [edge.node for edge in self.edges]
+        return self.node_list
 
     @strawberry.field(description="How many items the whole list holds, across pages.")
     async def total_count(self, info: Info) -> int:
@@ -52,14 +65,15 @@ def connection_from_page(
     page: Page[Any], to_node: Callable[[Any], NodeT], row_id: Callable[[Any], int]
 ) -> Connection[NodeT]:
     """A connection of the page's rows, each turned into its GraphQL type."""
-    edges = [Edge(cursor=encode_cursor(row_id(row)), node=to_node(row)) for row in page.rows]
+    row_ids = [row_id(row) for row in page.rows]
     return Connection(
-        edges=edges,
-        page_info=PageInfo(
+        paging=PageInfo(
             has_next_page=page.has_next_page,
             has_previous_page=page.has_previous_page,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=encode_cursor(row_ids[0]) if row_ids else None,
+            end_cursor=encode_cursor(row_ids[-1]) if row_ids else None,
         ),
+        node_list=[to_node(row) for row in page.rows],
+        row_ids=row_ids,
         page=page,
     )

@@ -27,6 +27,7 @@ from magnaprov.schema.catalog import CatalogQueries
 from magnaprov.schema.devices import DeviceMutations, DeviceQueries
 from magnaprov.schema.extensions import ExtensionMutations, ExtensionQueries
 from magnaprov.schema.global_preferences import GlobalPreferencesMutations, GlobalPreferencesQueries
+from magnaprov.schema.list_execution import ListExecutionContext
 from magnaprov.schema.nul_guard import RejectNulCharacters
 from magnaprov.schema.sip_preferences import SipPreferencesMutations
 from magnaprov.schema.templates import TemplateMutations, TemplateQueries
@@ -105,4 +106,5 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=not settings.debug),
+        execution_context_class=ListExecutionContext,
     )
