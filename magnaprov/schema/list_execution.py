@@ -22,8 +22,10 @@ this module.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
 from operator import attrgetter
-from types import CoroutineType
+from types import CodeType, CoroutineType
 from typing import Any
 
 from graphql import (
@@ -136,23 +138,23 @@ class ListExecutionContext(StrawberryGraphQLCoreExecutionContext):
         )
         if new_defer_usages:
             return None
-        fields: list[tuple[str, Getter, Completer]] = []
+        fields: list[_PlannedField] = []
         for response_key, sub_details in grouped.items():
             if any(details.defer_usage is not None for details in sub_details):
                 return None
-            planned = self._field_plan(object_type, sub_details)
+            planned = self._field_plan(object_type, response_key, sub_details)
             if planned is None:
                 return None
-            fields.append((response_key, *planned))
-        return _object(_accepted_classes(object_type, definition), tuple(fields), non_null)
+            fields.append(planned)
+        return _object(_accepted_classes(object_type, definition), fields, non_null)
 
     def _field_plan(
-        self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList
-    ) -> tuple[Getter, Completer] | None:
+        self, object_type: GraphQLObjectType, key: str, field_details_list: FieldDetailsList
+    ) -> _PlannedField | None:
         node = field_details_list[0].node
         if node.name.value == "__typename":
             type_name = object_type.name
-            return (lambda _source: type_name), _identity
+            return _PlannedField(key, None, lambda _source: type_name, _identity, None)
         field_def = self.schema.get_field(object_type, node.name.value)
         if field_def is None or field_def.args or node.arguments:
             return None
@@ -163,7 +165,25 @@ class ListExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if getter is None:
             return None
         completer = self._completer(field_def.type, field_details_list)
-        return None if completer is None else (getter, completer)
+        if completer is None:
+            return None
+        plain_attribute = field.is_basic_field and field.default_resolver is getattr
+        plain_attribute = plain_attribute and field.python_name.isidentifier()
+        attribute = field.python_name if plain_attribute else None
+        leaf_type = _unwrapped(field_def.type)
+        unchanged = _PASS_THROUGH.get(leaf_type) if isinstance(leaf_type, GraphQLLeafType) else None
+        return _PlannedField(key, attribute, getter, completer, unchanged)
+
+
+@dataclass(frozen=True, slots=True)
+class _PlannedField:
+    """How to read and complete one field of an object."""
+
+    key: str  # the response key: the field's name or alias
+    attribute: str | None  # the attribute holding the value, for fields that are just that
+    getter: Getter
+    completer: Completer
+    unchanged: type | None  # values of this type need no completion (see `_PASS_THROUGH`)
 
 
 def _plain_getter(field: StrawberryField) -> Getter | None:
@@ -268,24 +288,54 @@ def _accepted_classes(
     return (definition.origin,)
 
 
+@lru_cache(maxsize=512)
+def _compiled(source: str) -> CodeType:
+    """Compiled once per selection shape: compiling costs more than completing a short list."""
+    return compile(source, "<list_execution>", "exec")
+
+
 def _object(
     accepted: tuple[type, ...] | None,
-    fields: Iterable[tuple[str, Getter, Completer]],
+    fields: Iterable[_PlannedField],
     non_null: bool,
 ) -> Completer:
-    plan = tuple(fields)
+    """The completer of an object: one generated function reading the fields in order.
 
-    def complete(value: Any) -> dict[str, Any] | None:
-        if value is None:
-            if non_null:
-                raise _GiveUp
-            return None
-        # Strawberry's is_type_of accepts these classes (and more, left to graphql-core);
-        # an object cast with `strawberry.cast` is judged by its cast, also by graphql-core.
-        if accepted is not None and (
-            type(value) not in accepted or get_strawberry_type_cast(value) is not None
-        ):
-            raise _GiveUp
-        return {key: completer(get(value)) for key, get, completer in plan}
-
+    Generated rather than looped over: a page of 1,000 devices reads some 10,000 fields, and a
+    straight sequence of attribute reads and type checks costs a third of a loop calling a
+    getter and a completer per field. The source is kept on the function (`__source__`).
+    """
+    namespace: dict[str, Any] = {
+        "GiveUp": _GiveUp,
+        "accepted": accepted,
+        "cast_of": get_strawberry_type_cast,
+    }
+    lines = ["def complete(value):", "    if value is None:"]
+    lines.append("        raise GiveUp" if non_null else "        return None")
+    if accepted is not None:
+        # Strawberry's is_type_of accepts these classes (and more, left to graphql-core); an
+        # object cast with `strawberry.cast` is judged by its cast, also by graphql-core.
+        lines.append("    if type(value) not in accepted or cast_of(value) is not None:")
+        lines.append("        raise GiveUp")
+    keys = []
+    for index, planned in enumerate(fields):
+        if planned.attribute is not None:
+            read = f"value.{planned.attribute}"
+        else:
+            namespace[f"get_{index}"] = planned.getter
+            read = f"get_{index}(value)"
+        namespace[f"complete_{index}"] = planned.completer
+        if planned.unchanged is not None:
+            namespace[f"unchanged_{index}"] = planned.unchanged
+            lines.append(f"    v{index} = {read}")
+            lines.append(f"    if type(v{index}) is not unchanged_{index}:")
+            lines.append(f"        v{index} = complete_{index}(v{index})")
+        else:
+            lines.append(f"    v{index} = complete_{index}({read})")
+        keys.append(f"{planned.key!r}: v{index}")
+    lines.append(f"    return {{{', '.join(keys)}}}")
+    source = "\n".join(lines)
+    exec(_compiled(source), namespace)  # noqa: S102 (source generated here, from names checked)
+    complete: Completer = namespace["complete"]
+    complete.__source__ = source  # type: ignore[attr-defined]
     return complete

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
+from operator import itemgetter
 from typing import Any
 
 from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLOutputType
@@ -90,7 +91,7 @@ class Joined:
     fields: Mapping[str, Joined] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
+@dataclass
 class ObjectPlan:
     """Which columns to select, and how to build an object of `cls` from a row of them."""
 
@@ -101,15 +102,31 @@ class ObjectPlan:
 
     def build(self, row: Sequence[Any]) -> Any:
         """The object of `row`, holding exactly the selected fields."""
-        built: Any = object.__new__(self.cls)
-        attributes = built.__dict__
-        for name, index, convert in self.values:
-            value = row[index]
-            attributes[name] = value if convert is None else convert(value)
+        # Values are picked and paired with their names in C (itemgetter, zip, dict), then
+        # converted where needed: a page builds thousands of these.
+        names, pick, conversions = self._picking
+        attributes = dict(zip(names, pick(row), strict=True))
+        for name, convert in conversions:
+            attributes[name] = convert(attributes[name])
         for name, key_index, plan in self.related:
             absent = key_index is not None and row[key_index] is None
             attributes[name] = None if absent else plan.build(row)
+        built: Any = object.__new__(self.cls)
+        built.__dict__.update(attributes)
         return built
+
+    @cached_property
+    def _picking(self) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]], list[Any]]:
+        names = tuple(name for name, _index, _convert in self.values)
+        indexes = [index for _name, index, _convert in self.values]
+        picked = itemgetter(*indexes) if len(indexes) > 1 else _single(indexes)
+        conversions = [(name, convert) for name, _, convert in self.values if convert is not None]
+        return names, picked, conversions
+
+
+def _single(indexes: list[int]) -> Callable[[Any], tuple[Any, ...]]:
+    """Like `itemgetter(*indexes)`, always giving a tuple (itemgetter of one index does not)."""
+    return lambda row: tuple(row[index] for index in indexes)
 
 
 def selected_fields(selections: Iterable[Selection], name: str) -> list[SelectedField]:
