@@ -32,6 +32,30 @@ async def test_too_many_aliases_are_refused(gql, tree):
     assert "aliases" in body["errors"][0]["message"].lower()
 
 
+async def test_a_repeated_document_is_validated_once_and_still_limited(gql, tree, monkeypatch):
+    import strawberry.schema.schema as strawberry_schema
+
+    validated: list[object] = []
+    original = strawberry_schema.validate
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        validated.append(args[1])
+        return original(*args, **kwargs)
+
+    # Strawberry's validation cache wraps `validate_document`, which calls graphql-core's
+    # `validate` through the name it imported.
+    monkeypatch.setattr(strawberry_schema, "validate", counting)
+    query = "query { viewer { login } } # validated once"
+    for _ in range(3):
+        body = await gql(query, token=tree["admin"].token)
+        assert body["data"] == {"viewer": {"login": "admin"}}
+    assert len(validated) == 1
+    nested = "parent { " * 15 + "login" + " }" * 15
+    for _ in range(2):
+        body = await gql(f"query {{ viewer {{ {nested} }} }}", token=tree["admin"].token)
+        assert "exceeds maximum operation depth" in body["errors"][0]["message"]
+
+
 async def test_too_many_tokens_are_refused(gql, tree):
     fields = " ".join("login" for _ in range(5000))
     body = await gql(f"query {{ viewer {{ {fields} }} }}", token=tree["admin"].token)
