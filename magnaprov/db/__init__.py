@@ -10,7 +10,7 @@ from magnaprov.db.extension import Extension, ExtensionType
 from magnaprov.db.global_preferences import GLOBAL_PREFERENCES_ID, GlobalPreferences
 from magnaprov.db.provisioning_template import ProvisioningTemplate, TemplateFile
 from magnaprov.db.roles import ProvisioningLevel, Role, child_role
-from magnaprov.db.scoping import UNSCOPED, set_tree_scope
+from magnaprov.db.scoping import UNSCOPED, set_tree_scope, tree_scoped
 from magnaprov.db.sip_preferences import DEFAULT_CODECS, Codec, DtmfMode, SipPreferences
 
 __all__ = [
@@ -42,5 +42,6 @@ __all__ = [
     "create_session_factory",
     "is_sqlite",
     "set_tree_scope",
+    "tree_scoped",
     "utcnow",
 ]

