@@ -5,8 +5,9 @@ Path, awaitable checks, Strawberry's resolver wrapper), a few microseconds per f
 1,000 devices with extensions and owners spent more time there than in the database. Most fields
 of such a page are plain: an attribute of the object, a related object a list resolver preloaded
 (`schema/preloading.py`) or a synchronous method of the object alone. For a list whose selection
-is plain throughout, `ListExecutionContext` builds one function per field, once per request and
-selection, that reads and coerces the value directly, and completes the list with them.
+is plain throughout, `ListExecutionContext` generates, once per request and selection, one
+function per item type that reads and coerces every selected field directly, related objects
+inline (`schema/generated_code.py`), and completes the list with it.
 
 Anything else (arguments, resolvers that take `info` or are async, abstract types, @defer or
 @stream, middleware) leaves the list to graphql-core, and so does any surprise while completing
