@@ -32,12 +32,25 @@ from magnaprov.serve.database_errors import (
     unavailable_response,
 )
 from magnaprov.serve.graphiql import GraphiQLAssets
+from magnaprov.tenancy import Viewer
 
 __all__ = ["GraphQLEndpoint", "bearer_token"]
 
 log = logging.getLogger("magnaprov.graphql")
 
 _DB_STATE_KEY = "magnaprov_db"
+
+
+def _tree_scope(viewer: Viewer | None) -> str | None:
+    """The path prefix the request's reads are confined to; None for none at all.
+
+    The admin is the root: its subtree is the whole tree, so its reads carry no criterion.
+    `tree_path LIKE '/1/%'` matches every row, yet SQLite's planner then walked the `tree_path`
+    index and sorted instead of reading devices in id order (28 ms against 5 ms for a page).
+    """
+    if viewer is None:
+        return "/nobody/"
+    return None if viewer.is_admin else viewer.tree_path
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -127,7 +140,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         async with db.reading():
             viewer = await authenticate(session, bearer_token(request.headers.get("authorization")))
         # Everything this request reads is confined to the viewer's subtree from here on.
-        set_tree_scope(session.sync_session, viewer.tree_path if viewer else "/nobody/")
+        set_tree_scope(session.sync_session, _tree_scope(viewer))
         client = request.client.host if request.client else None
         return Context(
             db=db,
