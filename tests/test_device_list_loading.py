@@ -117,3 +117,24 @@ async def test_search_and_cursors_page_the_column_list(gql, tree, fleet):
 
 def _nodes(body: dict[str, Any]) -> list[dict[str, Any]]:
     return [edge["node"] for edge in body["data"]["devices"]["edges"]]
+
+
+async def test_only_viewers_below_the_root_have_their_reads_narrowed(gql, tree, fleet, engine):
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        for viewer in ("admin", "o1"):
+            statements.clear()
+            body = await gql("query { devices { nodes { mac } } }", token=tree[viewer].token)
+            assert "errors" not in body, body
+            [page] = [sql for sql in statements if "FROM device" in sql]
+            # The admin is the root: its subtree is every row, so no criterion at all.
+            assert ("tree_path LIKE" in page) is (viewer != "admin"), (viewer, page)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", capture)
