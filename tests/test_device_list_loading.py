@@ -138,3 +138,35 @@ async def test_only_viewers_below_the_root_have_their_reads_narrowed(gql, tree, 
             assert ("tree_path LIKE" in page) is (viewer != "admin"), (viewer, page)
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", capture)
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        "nodes { __typename }",
+        "edges { cursor }",
+        "totalCount pageInfo { endCursor }",
+        "nodes { extension { __typename } templateName templateName2: templateName }",
+    ],
+)
+@pytest.mark.parametrize("first", [0, 2, None])
+async def test_odd_selections_answer_as_full_rows_do(gql, tree, fleet, selection, first):
+    def query(fields: str) -> str:
+        return f"query($first: Int) {{ devices(first: $first) {{ {fields} }} }}"
+
+    # An aliased `nodes` reading a field that is not a column forces the full-row way.
+    forced = f"{selection} forced: nodes {{ lastContact {{ at }} }}"
+    token = tree["o1"].token
+    columns = await gql(query(selection), {"first": first}, token=token)
+    rows = await gql(query(forced), {"first": first}, token=token)
+    assert "errors" not in columns and "errors" not in rows, (columns, rows)
+    rows["data"]["devices"].pop("forced")
+    assert columns == rows
+
+
+async def test_a_page_over_the_limit_is_refused_in_both_ways(gql, tree, fleet):
+    for selection in ("nodes { mac }", "nodes { mac lastContact { at } }"):
+        query = f"query {{ devices(first: 1001) {{ {selection} }} }}"
+        body = await gql(query, token=tree["admin"].token)
+        assert body["data"] is None
+        assert body["errors"][0]["message"] == "first: must be between 0 and 1000."
