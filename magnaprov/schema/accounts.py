@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 import strawberry
 
@@ -47,14 +48,11 @@ class PermissionsType:
         return cls(provisioning=permissions.provisioning, sip_management=permissions.sip_management)
 
 
-def _account_id(row_id: int) -> strawberry.ID:
-    return encode_global_id("Account", row_id)
-
-
 @strawberry.type(name="Account", description="An admin, provider, organization or user account.")
 class AccountType(Node):
     id: strawberry.ID = strawberry.field(
-        description="Opaque global identifier.", metadata=column(Account.id, _account_id)
+        description="Opaque global identifier.",
+        metadata=column(Account.id, partial(encode_global_id, "Account")),
     )
     role: Role = strawberry.field(
         description="Place in the tree; follows from the parent.", metadata=column(Account.role)

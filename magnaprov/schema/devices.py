@@ -27,6 +27,7 @@ from magnaprov.resolvers.device_access import device_access, device_access_level
 from magnaprov.resolvers.device_links import provisioning_links
 from magnaprov.resolvers.errors import ErrorCode
 from magnaprov.resolvers.rendering import RenderReport
+from magnaprov.resolvers.templates import SERVER_DEFAULT
 from magnaprov.schema.context import Info
 from magnaprov.schema.errors import UserError, user_errors
 from magnaprov.schema.node import Node, decode_id, encode_global_id, register_node_type
@@ -53,11 +54,6 @@ __all__ = ["DeviceMutations", "DeviceQueries", "DeviceType"]
 
 log = logging.getLogger("magnaprov.secrets")
 SERVER_DEFAULT_TEMPLATE_ID = encode_global_id("ProvisioningTemplate", 0)
-SERVER_DEFAULT_TEMPLATE_NAME = "Server default"
-
-
-def _device_id(row_id: int) -> strawberry.ID:
-    return encode_global_id("Device", row_id)
 
 
 def _template_id(template_id: int | None) -> strawberry.ID:
@@ -121,7 +117,8 @@ class DeviceFileType:
 class DeviceType(Node):
     # Fields copying a column say which (see `schema/row_objects.py`): lists load just those.
     id: strawberry.ID = strawberry.field(
-        description="Opaque global identifier.", metadata=column(Device.id, _device_id)
+        description="Opaque global identifier.",
+        metadata=column(Device.id, partial(encode_global_id, "Device")),
     )
     friendly_name: str = strawberry.field(
         description="Alphanumeric, 3-32 characters; not unique.",
@@ -213,7 +210,7 @@ class DeviceType(Node):
         if not isinstance(self.template_name_value, NotLoaded):
             return self.template_name_value
         if self.row.template_id is None:
-            return SERVER_DEFAULT_TEMPLATE_NAME
+            return SERVER_DEFAULT.name
         return deferred(info.context.loaders.template_name.load(self.row.template_id))
 
     @strawberry.field(description="Administrator password; only for viewers who may modify.")
@@ -311,7 +308,7 @@ async def device_types(info: Info, rows: Sequence[Device]) -> list[DeviceType]:
         device = DeviceType.from_row(row, device_access(viewer, extension.row))
         device.extension_type = extension
         device.template_name_value = (
-            SERVER_DEFAULT_TEMPLATE_NAME if row.template_id is None else names[row.template_id]
+            SERVER_DEFAULT.name if row.template_id is None else names[row.template_id]
         )
         devices.append(device)
     return devices
@@ -343,7 +340,7 @@ def _device_list_plan(info: Info, viewer: Viewer) -> ObjectPlan | None:
 
 
 def _template_name(name: str | None) -> str:
-    return SERVER_DEFAULT_TEMPLATE_NAME if name is None else name
+    return SERVER_DEFAULT.name if name is None else name
 
 
 async def device_for_viewer(info: Info, row: Device) -> DeviceType | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 
 import strawberry
 
@@ -30,14 +31,11 @@ strawberry.enum(
 )
 
 
-def _extension_id(row_id: int) -> strawberry.ID:
-    return encode_global_id("Extension", row_id)
-
-
 @strawberry.type(name="Extension", description="A phone extension owned by a user account.")
 class ExtensionType_(Node):
     id: strawberry.ID = strawberry.field(
-        description="Opaque global identifier.", metadata=column(Extension.id, _extension_id)
+        description="Opaque global identifier.",
+        metadata=column(Extension.id, partial(encode_global_id, "Extension")),
     )
     type: ExtensionType = strawberry.field(
         description="What the extension reaches.", metadata=column(Extension.type)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from operator import attrgetter
 from types import CoroutineType
 from typing import Any
 
@@ -155,27 +154,31 @@ class ListExecutionContext(StrawberryGraphQLCoreExecutionContext):
         node = field_details_list[0].node
         if node.name.value == "__typename":
             type_name = object_type.name
-            return _PlannedField(key, None, None, lambda _source: type_name, _identity, None)
+            return _PlannedField(key, _Read(getter=lambda _source: type_name), _identity, None)
         field_def = self.schema.get_field(object_type, node.name.value)
         if field_def is None or field_def.args or node.arguments:
             return None
         field = field_def.extensions.get(_DEFINITION)
         if not isinstance(field, StrawberryField):
             return None
-        getter = _plain_getter(field)
-        if getter is None:
+        read = _plain_read(field)
+        if read is None:
             return None
         completer = self._completer(field_def.type, field_details_list)
         if completer is None:
             return None
-        plain_attribute = field.is_basic_field and field.default_resolver is getattr
-        attribute = field.python_name if plain_attribute else None
-        preloaded = None if field.is_basic_field else field.metadata.get(PRELOADED_FROM)
-        if not all(name is None or name.isidentifier() for name in (attribute, preloaded)):
-            return None
         leaf_type = _unwrapped(field_def.type)
         unchanged = _PASS_THROUGH.get(leaf_type) if isinstance(leaf_type, GraphQLLeafType) else None
-        return _PlannedField(key, attribute, preloaded, getter, completer, unchanged)
+        return _PlannedField(key, read, completer, unchanged)
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """How a field's value is read: exactly one of these is set."""
+
+    attribute: str | None = None  # an attribute holding the value
+    preloaded: str | None = None  # the attribute a list preloaded it in (`preloaded_from`)
+    getter: Getter | None = None  # a function of the object
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,42 +186,30 @@ class _PlannedField:
     """How to read and complete one field of an object."""
 
     key: str  # the response key: the field's name or alias
-    attribute: str | None  # the attribute holding the value, for fields that are just that
-    preloaded: str | None  # the attribute a list preloaded the value in (`preloaded_from`)
-    getter: Getter
+    read: _Read
     completer: Completer
     unchanged: type | None  # values of this type need no completion (see `_PASS_THROUGH`)
 
 
-def _plain_getter(field: StrawberryField) -> Getter | None:
+def _plain_read(field: StrawberryField) -> _Read | None:
     """How to read the field's value without its resolver wrapper, when that is safe."""
     if field.is_basic_field:
-        if field.default_resolver is getattr:
-            return attrgetter(field.python_name)
+        if field.default_resolver is getattr and field.python_name.isidentifier():
+            return _Read(attribute=field.python_name)
         default_resolver, name = field.default_resolver, field.python_name
-        return lambda source: default_resolver(source, name)
+        return _Read(getter=lambda source: default_resolver(source, name))
     if field.extensions or field.base_resolver is None:
         return None  # permission classes and other field extensions run per call
     preloaded = field.metadata.get(PRELOADED_FROM)
     if isinstance(preloaded, str):
-        return _preloaded(attrgetter(preloaded))
+        return _Read(preloaded=preloaded) if preloaded.isidentifier() else None
     resolver = field.base_resolver
     function = resolver.wrapped_func
     if resolver.is_async or list(resolver.signature.parameters) != ["self"]:
         return None
     if not callable(function) or isinstance(function, (staticmethod, classmethod)):
         return None
-    return _method(function)
-
-
-def _preloaded(read: Getter) -> Getter:
-    def get(source: Any) -> Any:
-        value = read(source)
-        if value is NOT_LOADED:
-            raise _GiveUp
-        return value
-
-    return get
+    return _Read(getter=_method(function))
 
 
 def _method(function: Callable[[Any], Any]) -> Getter:
@@ -351,14 +342,15 @@ def _field_lines(
 ) -> list[str]:
     """Lines setting variable `value` to the completed field of the object in `source`."""
     lines: list[str] = []
-    if planned.preloaded is not None:
-        lines.append(f"{value} = {source}.{planned.preloaded}")
+    read = planned.read
+    if read.preloaded is not None:
+        lines.append(f"{value} = {source}.{read.preloaded}")
         lines.append(f"if {value} is NOT_LOADED:")
         lines.append("    raise GiveUp")
-    elif planned.attribute is not None:
-        lines.append(f"{value} = {source}.{planned.attribute}")
+    elif read.attribute is not None:
+        lines.append(f"{value} = {source}.{read.attribute}")
     else:
-        namespace[f"{value}_get"] = planned.getter
+        namespace[f"{value}_get"] = read.getter
         lines.append(f"{value} = {value}_get({source})")
     shape = getattr(planned.completer, "shape", None)
     if isinstance(shape, _ObjectShape):
