@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     access_log: str = "-"
     # Last contacts are buffered and written in one batch this often.
     contact_flush_seconds: float = Field(default=5.0, gt=0)
+    # A device's stored last contact is precise to this: the same address and User-Agent again
+    # within it are not written again. 0 writes every contact.
+    contact_resolution_seconds: float = Field(default=60.0, ge=0)
     # TFTP (switched on and restricted in the global preferences) listens here.
     tftp_host: str = "0.0.0.0"  # noqa: S104 - phones reach TFTP on whatever interface they can
     tftp_port: int = Field(default=69, ge=0, le=65535)

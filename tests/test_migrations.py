@@ -6,11 +6,12 @@ import asyncio
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alembic import command
 from magnaprov.db import Base, create_engine
+from magnaprov.db.device import DEVICE_FILLFACTOR
 from magnaprov.db.migrations import alembic_config, upgrade_to_head
 
 
@@ -41,3 +42,18 @@ async def test_migrations_run_from_empty_to_head_and_back(database_url: str, tmp
             assert await connection.run_sync(_differences) == []
     finally:
         await engine.dispose()
+
+
+async def test_device_rows_leave_room_for_in_place_updates(postgres_url: str):
+    """The last-contact writes need room on each page (HOT updates); see DEVICE_FILLFACTOR.
+    PostgreSQL only: SQLite has no such setting."""
+    await asyncio.to_thread(upgrade_to_head, postgres_url)
+    engine = create_engine(postgres_url)
+    try:
+        async with engine.connect() as connection:
+            options = await connection.scalar(
+                text("SELECT reloptions FROM pg_class WHERE relname = 'device'")
+            )
+    finally:
+        await engine.dispose()
+    assert options == [f"fillfactor={DEVICE_FILLFACTOR}"]

@@ -19,7 +19,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from magnaprov.db.base import Base, InTenantTree, UtcDateTime, tree_path_index, utcnow
 
-__all__ = ["Device", "PasswordGeneration", "RenderedFile", "UpdateProtocol"]
+__all__ = ["DEVICE_FILLFACTOR", "Device", "PasswordGeneration", "RenderedFile", "UpdateProtocol"]
+
+# Percent of each PostgreSQL page filled on insert. Every fetch's last contact is written back
+# to the device row; with room left on its page the new row version stays there and no index
+# changes (a HOT update). Full pages made every contact flush update all six indexes: measured
+# at 10,000 devices, 25-43 us of server CPU per row, against 6-11 us at 70.
+DEVICE_FILLFACTOR = 70
 
 
 class PasswordGeneration(enum.StrEnum):
@@ -42,7 +48,10 @@ class Device(InTenantTree, Base):
     """The one SIP phone of a phone-terminal extension (`tree_path` is the owner's)."""
 
     __tablename__ = "device"
-    __table_args__ = (tree_path_index("device"),)
+    __table_args__ = (
+        tree_path_index("device"),
+        {"postgresql_with": {"fillfactor": DEVICE_FILLFACTOR}},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     extension_id: Mapped[int] = mapped_column(

@@ -85,7 +85,9 @@ def create_app(
             redis_url=settings.redis_url,
         )
     )
-    contacts = ContactRecorder(engine, settings.contact_flush_seconds)
+    contacts = ContactRecorder(
+        engine, settings.contact_flush_seconds, settings.contact_resolution_seconds
+    )
     access_log = open_access_log(settings.access_log)
     metrics = ServeMetrics(guard, store, contacts)
     device_routes = DeviceRoutes(

@@ -70,6 +70,8 @@ _PREFIX = b"/prov/"
 _KEY = re.compile(r"[A-Za-z0-9_-]{16,128}", re.ASCII)
 _PERCENT = re.compile(rb"%[0-9A-Fa-f]{2}")
 _FORBIDDEN_BYTES = re.compile(rb"[\x00-\x1f\x7f/\\]")
+# What phones send: a key and a name with nothing to decode or refuse (dots are checked apart).
+_PLAIN_DEVICE_PATH = re.compile(rb"/prov/([A-Za-z0-9_-]{16,128})/([A-Za-z0-9._-]{1,255})")
 # Polycom uploads `<mac>-app.log`, `<mac>-phone.cfg`...: names no per-device pattern covers.
 _UPLOAD_MAC = re.compile(r"([0-9A-Fa-f]{12})-[A-Za-z0-9._-]+", re.ASCII)
 _UPLOAD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*", re.ASCII)
@@ -311,6 +313,10 @@ class _Request:
 
 def parse_target(scope: Scope) -> _Target:
     """Split `/prov/{key}/{file}` or `/prov/{file}`, strictly, from the path as sent."""
+    plain = _PLAIN_DEVICE_PATH.fullmatch(scope.get("raw_path") or b"")
+    if plain is not None and plain[2] != b"." and b".." not in plain[2]:
+        # The general parse below gives the same target, several times slower.
+        return _Target(DEVICE_ROUTE, plain[1].decode("ascii"), plain[2].decode("ascii"))
     path = _raw_path(scope)
     if not path.startswith(_PREFIX):
         return _Target(OTHER_ROUTE, problem=_NOT_FOUND)

@@ -285,7 +285,9 @@ class TftpThread:
             ttl_seconds=settings.file_cache_ttl_seconds,
             database_timeout_seconds=settings.prov_database_timeout_seconds,
         )
-        contacts = ContactRecorder(engine, settings.contact_flush_seconds)
+        contacts = ContactRecorder(
+            engine, settings.contact_flush_seconds, settings.contact_resolution_seconds
+        )
         access_log = open_access_log(settings.access_log)
         self.service = TftpService.from_settings(settings, engine, store, contacts, access_log)
         flusher = asyncio.create_task(access_log.flush_periodically())

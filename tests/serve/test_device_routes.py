@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-import aiosqlite
-import asyncpg
 import httpx
 import pytest
 from account_tree import Member, build_tree
@@ -26,11 +24,10 @@ from phone_simulators import (
     set_preferences,
 )
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.pool import NullPool
+from switchable_database import switchable_engine
 
-from magnaprov.db import create_engine, is_sqlite
+from magnaprov.db import is_sqlite
 from magnaprov.serve.app import create_app
 from magnaprov.serve.digest import compute_response, parse_digest_header
 from magnaprov.serve.file_store import BATCH_WINDOW_SECONDS
@@ -541,29 +538,6 @@ async def listening(app: Any) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("the change listener did not connect")
-
-
-def switchable_engine(url: str) -> tuple[AsyncEngine, dict[str, bool]]:
-    """An engine whose new connections fail while `state["down"]` is set."""
-    state = {"down": False}
-    parsed = make_url(url)
-    if is_sqlite(url):
-        path = parsed.database or ""
-
-        async def connect() -> Any:
-            if state["down"]:
-                raise OSError("database down")
-            return await aiosqlite.connect(path)
-
-    else:
-        dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-
-        async def connect() -> Any:
-            if state["down"]:
-                raise OSError("database down")
-            return await asyncpg.connect(dsn)
-
-    return create_engine(url, poolclass=NullPool, async_creator=connect), state
 
 
 async def test_an_unreachable_database_still_serves_what_is_cached(settings, world, http):
