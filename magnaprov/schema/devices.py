@@ -87,7 +87,13 @@ class MacBasedProvisioning:
 
 @strawberry.type(description="When and from where the phone last fetched a file.")
 class LastContact:
-    at: datetime = strawberry.field(description="Time of the fetch.")
+    at: datetime = strawberry.field(
+        description=(
+            "Time of the fetch, precise to the server's contact resolution (a minute unless "
+            "configured): fetches from the same address with the same User-Agent within it "
+            "are not written again."
+        )
+    )
     address: str | None = strawberry.field(description="Client address.")
     user_agent: str | None = strawberry.field(description="The phone's User-Agent.")
     firmware: str | None = strawberry.field(description="Firmware parsed from the User-Agent.")
