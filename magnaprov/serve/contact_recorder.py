@@ -131,11 +131,10 @@ class ContactRecorder:
 
     def _is_news(self, device_id: int, contact: Contact) -> bool:
         written = self._written.get(device_id)
-        return (
-            written is None
-            or contact[1:] != written[1:]
-            or contact[0] - written[0] >= self._resolution
-        )
+        if written is None:
+            return True
+        (at, *source), (written_at, *written_source) = contact, written
+        return source != written_source or at - written_at >= self._resolution
 
     async def _write(
         self, connection: AsyncConnection, contacts: Sequence[tuple[int, Contact]]
@@ -183,10 +182,13 @@ def _newer_contact(
 
 
 # Parameter names must differ from column names (`firmware` is one).
-_UPDATE = _newer_contact(**{
-    name: bindparam(f"b_{name}")
-    for name in ("device_id", "at", "address", "user_agent", "firmware")
-})  # fmt: skip
+_UPDATE = _newer_contact(
+    device_id=bindparam("b_device_id"),
+    at=bindparam("b_at"),
+    address=bindparam("b_address"),
+    user_agent=bindparam("b_user_agent"),
+    firmware=bindparam("b_firmware"),
+)
 _ARRAYS = (
     func.unnest(
         bindparam("b_device_id", type_=ARRAY(Integer)),
@@ -198,7 +200,13 @@ _ARRAYS = (
     .table_valued("device_id", "at", "address", "user_agent", "firmware")
     .render_derived("contact")
 )
-_UPDATE_FROM_ARRAYS = _newer_contact(**{name: _ARRAYS.c[name] for name in _ARRAYS.c.keys()})
+_UPDATE_FROM_ARRAYS = _newer_contact(
+    device_id=_ARRAYS.c.device_id,
+    at=_ARRAYS.c.at,
+    address=_ARRAYS.c.address,
+    user_agent=_ARRAYS.c.user_agent,
+    firmware=_ARRAYS.c.firmware,
+)
 
 
 def _row(device_id: int, contact: Contact) -> _Row:

@@ -73,6 +73,24 @@ def statements_sent(engine: AsyncEngine) -> Iterator[list[str]]:
         event.remove(engine.sync_engine, "before_cursor_execute", on_execute)
 
 
+@contextmanager
+def device_ids_written(engine: AsyncEngine) -> Iterator[list[int]]:
+    """The device ids of the contact UPDATEs sent meanwhile, in the order they were sent."""
+    written: list[int] = []
+
+    def on_execute(*args: Any) -> None:
+        context = args[4]  # BEGIN, sent as is, has no compiled parameters
+        for parameters in getattr(context, "compiled_parameters", []):
+            ids = parameters.get("b_device_id")  # one id per row, or the array of a batch
+            written.extend(ids if isinstance(ids, (list, tuple)) else [] if ids is None else [ids])
+
+    event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
+    try:
+        yield written
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", on_execute)
+
+
 async def test_a_flush_writes_every_device_batch_by_batch_and_cleans_what_it_stores(
     engine, session_factory, device_ids
 ):
@@ -227,3 +245,12 @@ async def test_a_resolution_of_zero_writes_every_contact(engine, session_factory
         assert await recorder.flush() == 1
     device = await stored(session_factory, device_ids[0])
     assert device.last_contact_at == datetime.fromtimestamp(NOON + 2, UTC)
+
+
+async def test_devices_are_written_in_id_order_so_workers_lock_rows_alike(engine, device_ids):
+    recorder = ContactRecorder(engine, 3600, batch_size=2, clock=Clock(NOON))
+    for device_id in reversed(device_ids):
+        recorder.record(device_id, "198.51.100.9", None)
+    with device_ids_written(engine) as written:
+        assert await recorder.flush() == 3
+    assert written == sorted(device_ids)
