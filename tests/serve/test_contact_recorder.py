@@ -59,12 +59,13 @@ async def stored(session_factory: Any, device_id: int) -> Device:
 
 
 @contextmanager
-def statements_sent(engine: AsyncEngine) -> Iterator[list[str]]:
-    """The SQL statements sent meanwhile (an executemany counts once)."""
-    sent: list[str] = []
+def executions(engine: AsyncEngine) -> Iterator[list[tuple[str, Any]]]:
+    """The statements sent meanwhile, each with its execution context (an executemany counts
+    once)."""
+    sent: list[tuple[str, Any]] = []
 
-    def on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
+    def on_execute(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, *_: Any):
+        sent.append((statement, context))
 
     event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
     try:
@@ -73,22 +74,19 @@ def statements_sent(engine: AsyncEngine) -> Iterator[list[str]]:
         event.remove(engine.sync_engine, "before_cursor_execute", on_execute)
 
 
-@contextmanager
-def device_ids_written(engine: AsyncEngine) -> Iterator[list[int]]:
-    """The device ids of the contact UPDATEs sent meanwhile, in the order they were sent."""
+def updates(sent: list[tuple[str, Any]]) -> list[str]:
+    return [statement for statement, _context in sent if statement.startswith("UPDATE")]
+
+
+def device_ids_written(sent: list[tuple[str, Any]]) -> list[int]:
+    """The device ids of the contact UPDATEs, in the order they were sent."""
     written: list[int] = []
-
-    def on_execute(*args: Any) -> None:
-        context = args[4]  # BEGIN, sent as is, has no compiled parameters
-        for parameters in getattr(context, "compiled_parameters", []):
-            ids = parameters.get("b_device_id")  # one id per row, or the array of a batch
-            written.extend(ids if isinstance(ids, (list, tuple)) else [] if ids is None else [ids])
-
-    event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
-    try:
-        yield written
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", on_execute)
+    for statement, context in sent:
+        if statement.startswith("UPDATE"):
+            for parameters in context.compiled_parameters:
+                ids = parameters["b_device_id"]  # one id per row, or the array of a batch
+                written.extend(ids if isinstance(ids, (list, tuple)) else [ids])
+    return written
 
 
 async def test_a_flush_writes_every_device_batch_by_batch_and_cleans_what_it_stores(
@@ -100,13 +98,13 @@ async def test_a_flush_writes_every_device_batch_by_batch_and_cleans_what_it_sto
     recorder.record(first, "198.51.100.7", YEALINK_UA)
     recorder.record(second, "2001:db8::7\x00", "Bad\x00agent\x1b[31m" + "x" * 600)
     recorder.record(third, None, None)
-    with statements_sent(engine) as sent:
+    with executions(engine) as sent:
         assert await recorder.flush() == 3
     assert recorder.pending == 0 and recorder.flushed_rows == 3
-    updates = [statement for statement in sent if statement.startswith("UPDATE")]
-    assert len(updates) == 2  # three devices in batches of two
+    sent_updates = updates(sent)
+    assert len(sent_updates) == 2  # three devices in batches of two
     if not is_sqlite(str(engine.url)):
-        assert "unnest" in updates[0]  # one statement per batch, not one execution per row
+        assert "unnest" in sent_updates[0]  # one statement per batch, not one execution per row
 
     one, two, three = [await stored(session_factory, i) for i in device_ids]
     assert one.last_contact_at == datetime.fromtimestamp(NOON, UTC)
@@ -207,9 +205,9 @@ async def test_the_same_phone_again_within_the_resolution_is_not_written_again(
     clock.now = NOON + 30  # polling again: nothing new about the first; the second moved
     recorder.record(first, "198.51.100.1", YEALINK_UA)
     recorder.record(second, "198.51.100.2", YEALINK_UA)
-    with statements_sent(engine) as sent:
+    with executions(engine) as sent:
         assert await recorder.flush() == 1
-    assert len([statement for statement in sent if statement.startswith("UPDATE")]) == 1
+    assert len(updates(sent)) == 1
     one, two = await stored(session_factory, first), await stored(session_factory, second)
     assert one.last_contact_at == datetime.fromtimestamp(NOON, UTC)
     assert (two.last_contact_at, two.last_contact_address) == (
@@ -219,7 +217,7 @@ async def test_the_same_phone_again_within_the_resolution_is_not_written_again(
 
     clock.now = NOON + 30  # nothing at all is news: no statement, no transaction
     recorder.record(first, "198.51.100.1", YEALINK_UA)
-    with statements_sent(engine) as sent:
+    with executions(engine) as sent:
         assert await recorder.flush() == 0
     assert sent == []
 
@@ -251,6 +249,6 @@ async def test_devices_are_written_in_id_order_so_workers_lock_rows_alike(engine
     recorder = ContactRecorder(engine, 3600, batch_size=2, clock=Clock(NOON))
     for device_id in reversed(device_ids):
         recorder.record(device_id, "198.51.100.9", None)
-    with device_ids_written(engine) as written:
+    with executions(engine) as sent:
         assert await recorder.flush() == 3
-    assert written == sorted(device_ids)
+    assert device_ids_written(sent) == sorted(device_ids)
