@@ -11,8 +11,9 @@ from sqlalchemy import select, text, update
 
 from magnaprov.db import AccessToken, Account, ProvisioningLevel, utcnow
 from magnaprov.resolvers import RequestDatabase, Services
-from magnaprov.resolvers.auth import login
-from magnaprov.tenancy import hash_token
+from magnaprov.resolvers.auth import authenticate, login
+from magnaprov.resolvers.permissions import effective_permissions_for_paths
+from magnaprov.tenancy import Permissions, hash_token
 
 LOGIN = """mutation($login: String!, $password: String!) {
   login(login: $login, password: $password) { token expiresAt userErrors { field code message } } }"""
@@ -148,3 +149,42 @@ async def test_login_rehashes_a_password_made_with_old_parameters(tree, session_
     assert before != after
     assert after is not None and after.startswith("$argon2id$") and "t=2" in after
     assert not stronger.hasher.needs_rehash(after)
+
+
+async def test_authenticating_reads_the_whole_chain_of_ancestors_in_one_statement(
+    session_factory, services, count_statements
+):
+    levels = ProvisioningLevel
+    members = await build_tree(
+        session_factory,
+        services,
+        [
+            ("admin", "p1", levels.VIEW, True),
+            ("p1", "o1", levels.MODIFY, False),
+            ("o1", "u1", levels.MODIFY, True),
+            ("admin", "p2", levels.MODIFY, True),
+            ("p2", "o2", levels.NONE, True),
+        ],
+    )
+    expected = {
+        "admin": Permissions(levels.MODIFY, sip_management=True),
+        "p1": Permissions(levels.VIEW, sip_management=True),
+        "o1": Permissions(levels.VIEW, sip_management=False),
+        "u1": Permissions(levels.VIEW, sip_management=False),  # capped by p1 and by o1
+        "p2": Permissions(levels.MODIFY, sip_management=True),
+        "o2": Permissions(levels.NONE, sip_management=True),
+    }
+    for name, member in members.items():
+        async with session_factory() as session:
+            await session.connection()  # SQLite's BEGIN is not the statement counted
+            with count_statements as counter:
+                viewer = await authenticate(session, member.token)
+            [by_paths] = await effective_permissions_for_paths(session, [member.tree_path])
+        assert counter.count == 1, name
+        assert viewer is not None
+        assert (viewer.account_id, viewer.role, viewer.tree_path) == (
+            member.id,
+            member.role,
+            member.tree_path,
+        )
+        assert viewer.permissions == expected[name] == by_paths, name

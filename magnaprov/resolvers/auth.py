@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from magnaprov.db import UNSCOPED, AccessToken, Account, TokenKind, utcnow
+from magnaprov.db import UNSCOPED, AccessToken, Account, Role, TokenKind, utcnow
 from magnaprov.resolvers.database import RequestDatabase
 from magnaprov.resolvers.errors import ErrorCode, Problems
-from magnaprov.resolvers.permissions import effective_permissions_for_paths
 from magnaprov.resolvers.services import Services
-from magnaprov.tenancy import Viewer, fold_login, hash_token, new_token
+from magnaprov.tenancy import (
+    PermissionRow,
+    Viewer,
+    effective_permissions,
+    fold_login,
+    hash_token,
+    new_token,
+)
 
 __all__ = [
     "IssuedToken",
@@ -38,28 +47,67 @@ class IssuedToken:
     row: AccessToken
 
 
+# Every role but the last has children of the next (admin, provider, organization, user), so an
+# account has at most len(Role) - 1 ancestors: the token's statement joins them all by parent.
+_ANCESTORS: tuple[Any, ...] = tuple(
+    aliased(Account, name=f"ancestor_{level}") for level in range(1, len(Role))
+)
+_PERMISSION_COLUMNS = 3  # role, provisioning, sip_management of each account of the chain
+
+
+def _token_statement() -> Select[Any]:
+    """The token's row, its account and the permission columns of the account's ancestors.
+
+    Ancestors lie outside a viewer's scope, but their levels cap the viewer's own: the read is
+    unscoped on purpose and takes only their permission columns.
+    """
+    chain: list[Any] = [Account, *_ANCESTORS]
+    statement = select(
+        AccessToken.id,
+        AccessToken.expires_at,
+        Account.id.label("account_id"),
+        Account.tree_path,
+        *(column for account in chain for column in _permission_columns(account)),
+    ).join(Account, Account.id == AccessToken.account_id)
+    for child, parent in zip(chain, _ANCESTORS, strict=False):
+        statement = statement.outerjoin(parent, parent.id == child.parent_id)
+    return statement.execution_options(**UNSCOPED)
+
+
+def _permission_columns(account: Any) -> tuple[Any, ...]:
+    return (account.role, account.provisioning, account.sip_management)
+
+
+def _chain_from_root(columns: Sequence[Any]) -> list[PermissionRow]:
+    """The permission rows of the account and its ancestors, root first, from their columns."""
+    chain = [
+        PermissionRow(*columns[start : start + _PERMISSION_COLUMNS])
+        for start in range(0, len(columns), _PERMISSION_COLUMNS)
+        if columns[start] is not None  # no ancestor that far up
+    ]
+    return chain[::-1]
+
+
+_TOKEN_STATEMENT = _token_statement()
+
+
 async def authenticate(session: AsyncSession, token: str | None) -> Viewer | None:
-    """The viewer a bearer token stands for, or None when it is missing, unknown or expired."""
+    """The viewer a bearer token stands for, or None when it is missing, unknown or expired.
+
+    One statement whatever the viewer's role: it runs before every authenticated request.
+    """
     if not token:
         return None
-    row = (
-        await session.execute(
-            select(
-                AccessToken.id,
-                AccessToken.expires_at,
-                Account.id.label("account_id"),
-                Account.role,
-                Account.tree_path,
-            )
-            .join(Account, Account.id == AccessToken.account_id)
-            .where(AccessToken.token_hash == hash_token(token))
-            .execution_options(**UNSCOPED)
-        )
-    ).one_or_none()
-    if row is None or (row.expires_at is not None and row.expires_at <= utcnow()):
+    statement = _TOKEN_STATEMENT.where(AccessToken.token_hash == hash_token(token))
+    row = (await session.execute(statement)).one_or_none()
+    if row is None:
         return None
-    [permissions] = await effective_permissions_for_paths(session, [row.tree_path])
-    return Viewer(row.account_id, row.role, row.tree_path, permissions, token_id=row.id)
+    token_id, expires_at, account_id, tree_path, *chain_columns = tuple(row)
+    if expires_at is not None and expires_at <= utcnow():
+        return None
+    chain = _chain_from_root(chain_columns)
+    role = chain[-1].role
+    return Viewer(account_id, role, tree_path, effective_permissions(chain), token_id=token_id)
 
 
 async def login(

@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
     "Page",
+    "count_all",
     "decode_cursor",
     "encode_cursor",
     "paginate",
@@ -56,9 +57,10 @@ class Page(Generic[T]):
     has_previous_page: bool
     count_statement: Select[Any]
 
-    async def total_count(self, session: AsyncSession) -> int:
-        """How many rows match, across all pages."""
-        return int((await session.execute(self.count_statement)).scalar_one())
+
+async def count_all(session: AsyncSession, count_statement: Select[Any]) -> int:
+    """How many rows a page's `count_statement` counts, across all pages."""
+    return int((await session.execute(count_statement)).scalar_one())
 
 
 async def paginate(

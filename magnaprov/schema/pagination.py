@@ -6,9 +6,10 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from sqlalchemy import Select
 
 from magnaprov.resolvers import Page
-from magnaprov.resolvers.pagination import encode_cursor
+from magnaprov.resolvers.pagination import count_all, encode_cursor
 from magnaprov.schema.context import Info
 
 __all__ = ["Connection", "Edge", "PageInfo", "connection_from_page"]
@@ -49,7 +50,9 @@ class Connection(Generic[NodeT]):
     paging: strawberry.Private[PageInfo]
     node_list: strawberry.Private[list[NodeT]]
     row_ids: strawberry.Private[list[int]]
-    page: strawberry.Private[Page[Any]]
+    # Not the page itself: its rows are garbage once the nodes are built, not kept for the
+    # whole request (a page of 1,000 rows is 2,000 objects the collector would walk).
+    count_statement: strawberry.Private[Select[Any]]
 
     @strawberry.field(description="The items of this page, without cursors.")
     def nodes(self) -> list[NodeT]:
@@ -58,7 +61,7 @@ class Connection(Generic[NodeT]):
     @strawberry.field(description="How many items the whole list holds, across pages.")
     async def total_count(self, info: Info) -> int:
         async with info.context.db.reading() as session:
-            return await self.page.total_count(session)
+            return await count_all(session, self.count_statement)
 
 
 def connection_from_page(
@@ -75,5 +78,5 @@ def connection_from_page(
         ),
         node_list=[to_node(row) for row in page.rows],
         row_ids=row_ids,
-        page=page,
+        count_statement=page.count_statement,
     )
