@@ -53,8 +53,10 @@ async def test_regenerate_renders_every_device_and_reports_failures(
         for device in await session.scalars(select(Device)):
             device.template_id = template.id
         await session.commit()
-    async with engine.begin() as connection:
-        await connection.execute(text("UPDATE rendered_file SET content = :c"), {"c": b"stale"})
+    async with engine.begin() as connection:  # files of an older render, with their own ETag
+        await connection.execute(
+            text("UPDATE rendered_file SET content = :c, etag = :e"), {"c": b"stale", "e": '"0"'}
+        )
     environment = {
         **os.environ,
         "MAGNAPROV_DATABASE_URL": settings.database_url,

@@ -112,8 +112,9 @@ async def render_devices(
     preferences = await load_global_preferences(session)
     for start in range(0, len(device_ids), CHUNK_SIZE):
         chunk = device_ids[start : start + CHUNK_SIZE]
-        report.add(await _render_chunk(session, secrets, preferences, chunk))
-        await session.run_sync(announce_changes, chunk)
+        chunk_report, changed = await _render_chunk(session, secrets, preferences, chunk)
+        report.add(chunk_report)
+        await session.run_sync(announce_changes, changed)
     return report
 
 
@@ -137,7 +138,8 @@ async def _render_chunk(
     secrets: SecretBox,
     preferences: GlobalPreferences,
     device_ids: Sequence[int],
-) -> RenderReport:
+) -> tuple[RenderReport, set[int]]:
+    """The chunk's report, and the devices whose stored files changed."""
     rows = [_Row(*row) for row in (await session.execute(_rows_statement(device_ids))).all()]
     sources = await _template_sources(session, {row.device.template_id for row in rows})
     report = RenderReport()
@@ -169,11 +171,48 @@ async def _render_chunk(
             }
             for file in rendered
         )
-    if replaced:
-        await session.execute(delete(RenderedFile).where(RenderedFile.device_id.in_(replaced)))
-    if new_files:
-        await session.execute(insert(RenderedFile), new_files)
-    return report
+    return report, await _store_files(session, replaced, new_files)
+
+
+async def _store_files(
+    session: AsyncSession, device_ids: list[int], files: list[dict[str, Any]]
+) -> set[int]:
+    """Make the stored files of `device_ids` exactly `files`, writing only what differs.
+
+    A file rendered again to the same name and bytes (the ETag is their SHA-256) keeps its row
+    and so its `rendered_at`, the Last-Modified phones revalidate with; the serving processes
+    keep their cached copies too. After a template change, most devices' files are those.
+    Returns the devices whose files changed.
+    """
+    if not device_ids:
+        return set()
+    stored = {
+        (row.device_id, row.name_key): row
+        for row in await session.execute(
+            select(
+                RenderedFile.id,
+                RenderedFile.device_id,
+                RenderedFile.name_key,
+                RenderedFile.name,
+                RenderedFile.etag,
+            ).where(RenderedFile.device_id.in_(device_ids))
+        )
+    }
+    written = []
+    for file in files:
+        old = stored.get((file["device_id"], file["name_key"]))
+        if old is not None and (old.name, old.etag) == (file["name"], file["etag"]):
+            del stored[(file["device_id"], file["name_key"])]  # kept as it is
+        else:
+            written.append(file)
+    obsolete = stored.values()  # replaced by a written file, or no longer rendered at all
+    if obsolete:
+        await session.execute(
+            delete(RenderedFile).where(RenderedFile.id.in_([row.id for row in obsolete]))
+        )
+    if written:
+        await session.execute(insert(RenderedFile), written)
+    return {row.device_id for row in obsolete} | {file["device_id"] for file in written}
 
 
 async def _template_sources(

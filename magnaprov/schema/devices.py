@@ -104,7 +104,9 @@ class DeviceFileType:
     name: str = strawberry.field(description="File name as the phone asks for it.")
     size: int = strawberry.field(description="Size in bytes.")
     etag: str = strawberry.field(description="Entity tag the routes send.")
-    rendered_at: datetime = strawberry.field(description="When it was rendered.")
+    rendered_at: datetime = strawberry.field(
+        description="When this content was rendered; rendering the same bytes again keeps it."
+    )
     row: strawberry.Private[RenderedFile]
     may_read: strawberry.Private[bool]
 
