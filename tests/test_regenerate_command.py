@@ -13,8 +13,9 @@ from conftest import TEST_KEYRING
 from device_fixtures import provision
 from extension_fixtures import create_extension
 from sqlalchemy import select, text
+from template_fixtures import add_template
 
-from magnaprov.db import Account, Device, ProvisioningTemplate, TemplateFile
+from magnaprov.db import Device
 
 
 @pytest.fixture
@@ -33,22 +34,12 @@ async def test_regenerate_renders_every_device_and_reports_failures(
         assert payload["userErrors"] == []
     # A template whose file fails for one MAC only (the sample data passes, so saving would too).
     async with session_factory() as session:
-        o1 = await session.scalar(select(Account).where(Account.login_key == "o1"))
-        template = ProvisioningTemplate(
-            owner_id=o1.id, tree_path=o1.tree_path, name="Broken for one"
-        )
-        session.add(template)
-        await session.flush()
-        session.add(
-            TemplateFile(
-                template_id=template.id,
-                manufacturer="yealink",
-                model="T46S",
-                firmware="V81",
-                pattern="{mac}.cfg",
-                source="{% extends server_default %}{% block extra %}"
-                "{% if device.mac_lower == '001565000002' %}{{ no_such_value }}{% endif %}{% endblock %}",
-            )
+        template = await add_template(
+            session,
+            "o1",
+            "Broken for one",
+            "{% extends server_default %}{% block extra %}"
+            "{% if device.mac_lower == '001565000002' %}{{ no_such_value }}{% endif %}{% endblock %}",
         )
         for device in await session.scalars(select(Device)):
             device.template_id = template.id

@@ -14,8 +14,9 @@ from account_tree import Member, build_tree
 from device_fixtures import provision
 from extension_fixtures import create_extension
 from sqlalchemy import select, update
+from template_fixtures import add_template
 
-from magnaprov.db import Account, Device, ProvisioningTemplate, RenderedFile, TemplateFile
+from magnaprov.db import Device, RenderedFile
 from magnaprov.db.file_changes import subscribe, unsubscribe
 from magnaprov.resolvers.rendering import render_devices
 from magnaprov.schema.node import decode_id
@@ -98,20 +99,7 @@ async def test_a_template_change_rewrites_only_the_files_whose_bytes_change(
     session_factory, services, tree, devices, announcements
 ):
     async with session_factory() as session:
-        owner = await session.scalar(select(Account).where(Account.login_key == "o1"))
-        template = ProvisioningTemplate(owner_id=owner.id, tree_path=owner.tree_path, name="T")
-        session.add(template)
-        await session.flush()
-        session.add(
-            TemplateFile(
-                template_id=template.id,
-                manufacturer="yealink",
-                model="T46S",
-                firmware="V81",
-                pattern="{mac}.cfg",
-                source=MARKER,
-            )
-        )
+        template = await add_template(session, "o1", "T", MARKER)
         await session.execute(update(Device).values(template_id=template.id))
         await session.commit()
     announcements.seen.clear()  # the bulk update announced everything, as it should
