@@ -7,6 +7,7 @@ announced.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from extension_fixtures import create_extension
 from sqlalchemy import select, update
 from template_fixtures import add_template
 
-from magnaprov.db import Device, RenderedFile
+from magnaprov.db import Device, Extension, RenderedFile
 from magnaprov.db.file_changes import subscribe, unsubscribe
 from magnaprov.resolvers.rendering import render_devices
 from magnaprov.schema.node import decode_id
@@ -151,3 +152,39 @@ async def test_a_file_stored_under_another_case_of_its_name_is_replaced(
     assert (devices["yealink"], name) in after
     assert (devices["yealink"], name.upper()) not in after
     assert announcements.seen == [{devices["yealink"]}]
+
+
+async def test_two_renders_of_one_device_queue_instead_of_colliding(
+    session_factory, services, devices
+):
+    device_id = devices["yealink"]
+    writer = {"sqlite_begin": "IMMEDIATE"}  # as every writer of the server begins on SQLite
+    async with session_factory() as first:
+        await first.connection(execution_options=writer)
+        template = await add_template(first, "o1", "T", MARKER)
+        await first.execute(
+            update(Device).where(Device.id == device_id).values(template_id=template.id)
+        )
+        assert (await render_devices(first, services.secrets, [device_id])).failures == []
+
+        async def rename_and_render() -> None:
+            async with session_factory() as second:
+                await second.connection(execution_options=writer)
+                device = await second.get(Device, device_id)
+                await second.execute(
+                    update(Extension)
+                    .where(Extension.id == device.extension_id)
+                    .values(name="Renamed Line")
+                )
+                report = await render_devices(second, services.secrets, [device_id])
+                assert report.failures == []
+                await second.commit()
+
+        second_render = asyncio.create_task(rename_and_render())
+        await asyncio.sleep(0.3)
+        assert not second_render.done()  # waiting for the first render's transaction
+        await first.commit()
+    await second_render  # no collision with the files the first one wrote
+    files = await stored(session_factory)
+    content = files[(device_id, "001565000001.cfg")][1]
+    assert b"marker = 1" in content and b"Renamed Line" in content  # both changes rendered

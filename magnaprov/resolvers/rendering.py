@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Select, delete, insert, select
+from sqlalchemy import Select, delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -106,16 +106,44 @@ async def render_devices(
 
     Runs in the caller's transaction and does not commit. Devices with file generation
     disabled lose their files; a device whose template fails keeps its previous files and is
-    reported.
+    reported. A device another transaction is rendering is rendered once that one has ended,
+    from what it committed.
     """
     report = RenderReport()
+    await session.flush()  # the caller's changes are what the chunks read back
     preferences = await load_global_preferences(session)
-    for start in range(0, len(device_ids), CHUNK_SIZE):
-        chunk = device_ids[start : start + CHUNK_SIZE]
+    ordered = sorted(set(device_ids))  # the order their locks are taken in
+    for start in range(0, len(ordered), CHUNK_SIZE):
+        chunk = ordered[start : start + CHUNK_SIZE]
+        await _wait_for_other_renders(session, chunk)
         chunk_report, changed = await _render_chunk(session, secrets, preferences, chunk)
         report.add(chunk_report)
         await session.run_sync(announce_changes, changed)
     return report
+
+
+# Transaction-level advisory locks (PostgreSQL), keyed (_RENDER_LOCKS, device id).
+_RENDER_LOCKS = 0x6D70_7266  # any constant of 32 bits that no other lock of the database uses
+_LOCK_DEVICES = text(
+    "SELECT pg_advisory_xact_lock(:space, device_id)"
+    " FROM unnest(CAST(:device_ids AS integer[])) WITH ORDINALITY AS locked(device_id, position)"
+    " ORDER BY position"
+)
+
+
+async def _wait_for_other_renders(session: AsyncSession, device_ids: Sequence[int]) -> None:
+    """Wait until no other transaction renders these devices, and keep them until commit.
+
+    Two transactions rendering one device (a template saved while an extension is renamed)
+    would both replace the files they read: the second's insert then collides with the first's.
+    Waiting first, the second reads the first's committed inputs and files. Every render takes
+    its devices' locks in id order, so two renders never wait for each other in a circle.
+    SQLite needs none: its writers already run one at a time, from the start of their
+    transaction.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    await session.execute(_LOCK_DEVICES, {"space": _RENDER_LOCKS, "device_ids": list(device_ids)})
 
 
 def _rows_statement(
@@ -140,7 +168,10 @@ async def _render_chunk(
     device_ids: Sequence[int],
 ) -> tuple[RenderReport, set[int]]:
     """The chunk's report, and the devices whose stored files changed."""
-    rows = [_Row(*row) for row in (await session.execute(_rows_statement(device_ids))).all()]
+    # Objects the session loaded earlier are read again (render_devices flushed its changes):
+    # the files follow what the database holds now, a render committed meanwhile included.
+    statement = _rows_statement(device_ids).execution_options(populate_existing=True)
+    rows = [_Row(*row) for row in (await session.execute(statement)).all()]
     sources = await _template_sources(session, {row.device.template_id for row in rows})
     report = RenderReport()
     replaced: list[int] = []
