@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -12,10 +13,13 @@ from account_tree import Member, build_tree
 from conftest import TEST_KEYRING
 from device_fixtures import provision
 from extension_fixtures import create_extension
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from template_fixtures import add_template
 
-from magnaprov.db import Device
+from magnaprov.db import Device, RenderedFile
+from magnaprov.resolvers.regeneration import regenerate_in_bulk
+
+MAC = "00:15:65:00:00:09"
 
 
 @pytest.fixture
@@ -73,3 +77,22 @@ async def test_regenerate_renders_every_device_and_reports_failures(
         ).scalar_one()
         total = (await connection.execute(text("SELECT count(*) FROM rendered_file"))).scalar_one()
     assert 0 < stale < total  # the failing device kept its old files; the others are fresh
+
+
+async def test_a_bulk_run_waits_for_a_writer_instead_of_failing(
+    gql, tree, services, session_factory
+):
+    extension = await create_extension(gql, tree["o1"].token, tree["u1"].gid)
+    payload = await provision(gql, tree["o1"].token, extension["extension"]["id"], MAC)
+    assert payload["userErrors"] == []
+    async with session_factory() as session:  # files of an older render: the run must write
+        await session.execute(update(RenderedFile).values(etag='"0"'))
+        await session.commit()
+    async with session_factory() as writer:
+        await writer.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        await writer.execute(update(Device).values(friendly_name="Renamed"))
+        bulk = asyncio.create_task(regenerate_in_bulk(session_factory, services.secrets))
+        await asyncio.sleep(0.3)  # the run reads, renders, then needs to write
+        await writer.commit()
+    summary = await bulk
+    assert (summary.report.devices, summary.report.failures) == (1, [])

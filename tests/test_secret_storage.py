@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -12,6 +13,9 @@ from account_tree import Member, build_tree
 from extension_fixtures import create_extension
 from sqlalchemy import text
 
+from magnaprov.db import SipPreferences
+from magnaprov.resolvers.secret_rotation import reencrypt_all
+from magnaprov.schema.node import decode_id
 from magnaprov.tenancy.secrets import SecretBox, load_keyring
 
 SET_PASSWORD = """mutation($id: ID!, $p: String!) { updateSipPreferences(extensionId: $id, phonePassword: $p,
@@ -173,3 +177,37 @@ async def test_rotate_key_from_the_environment_moves_device_secrets_too(
     assert only_new.decrypt(bytes(admin_blob), f"device:{device_id}:admin_password") == "Adm1n-Pw"
     key = only_new.decrypt(bytes(key_blob), f"device:{device_id}:key")
     assert links_before[0]["url"].endswith(f"/prov/{key}/")
+
+
+async def test_rotation_never_overwrites_a_password_changed_meanwhile(
+    gql, tree, session_factory, services
+):
+    from conftest import TEST_KEYRING
+
+    from magnaprov.tenancy.secrets import fresh_keyring, parse_keyring
+
+    [(extension_gid, _)] = await make_lines(gql, tree, 1)
+    extension_id = decode_id(extension_gid, "Extension")
+    new_keyring = fresh_keyring()
+    rotating = SecretBox(parse_keyring(new_keyring.serialize().strip() + "," + TEST_KEYRING))
+
+    async def rotate() -> dict[str, int]:
+        async with session_factory() as session:
+            return await reencrypt_all(session, rotating)
+
+    async with session_factory() as server:  # a password change, committed mid-rotation
+        await server.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        preferences = await server.get(SipPreferences, extension_id)
+        preferences.phone_password = services.secrets.encrypt(
+            "Changed-Meanwhile-7", preferences.password_identity()
+        )
+        await server.flush()
+        rotation = asyncio.create_task(rotate())
+        await asyncio.sleep(0.3)
+        await server.commit()
+    assert (await rotation)["SIP phone passwords"] == 1
+    async with session_factory() as session:
+        stored = await session.get(SipPreferences, extension_id)
+        blob = stored.phone_password
+    assert rotating.key_id_of(blob) == new_keyring.primary_id
+    assert rotating.decrypt(blob, stored.password_identity()) == "Changed-Meanwhile-7"

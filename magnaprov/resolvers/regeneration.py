@@ -55,7 +55,11 @@ async def regenerate_in_bulk(
     report = RenderReport()
     for start in range(0, len(device_ids), CHUNK_SIZE):
         chunk = device_ids[start : start + CHUNK_SIZE]
-        async with session_factory() as session, session.begin():
+        async with session_factory() as session:
+            # On SQLite the write lock is taken up front, as the server's writers take it: a
+            # chunk that read first would fail, not wait, when a writer commits meanwhile.
+            await session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
             report.add(await render_devices(session, secrets, chunk))
+            await session.commit()
         on_progress(len(chunk))
     return BulkSummary(report, time.perf_counter() - started)

@@ -55,10 +55,17 @@ async def reencrypt_all(session: AsyncSession, box: SecretBox) -> dict[str, int]
     column are returned for the report.
     """
     counts: dict[str, int] = {}
+    # The server may be running. Rows are locked as they are read (on SQLite the write lock is
+    # taken first), so a secret changed meanwhile is re-encrypted from its new value rather
+    # than overwritten with its old one, and a change arriving later waits for the commit.
+    await session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
     for column in ENCRYPTED_COLUMNS:
         attribute = getattr(column.model, column.attribute)
         rows = await session.scalars(
-            select(column.model).where(attribute.is_not(None)).execution_options(**UNSCOPED)
+            select(column.model)
+            .where(attribute.is_not(None))
+            .with_for_update()
+            .execution_options(**UNSCOPED)
         )
         count = 0
         for row in rows:
