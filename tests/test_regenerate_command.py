@@ -16,7 +16,7 @@ from extension_fixtures import create_extension
 from sqlalchemy import select, text, update
 from template_fixtures import add_template
 
-from magnaprov.db import Device, RenderedFile
+from magnaprov.db import Device, RenderedFile, begin_writing
 from magnaprov.resolvers.regeneration import regenerate_in_bulk
 
 MAC = "00:15:65:00:00:09"
@@ -89,7 +89,7 @@ async def test_a_bulk_run_waits_for_a_writer_instead_of_failing(
         await session.execute(update(RenderedFile).values(etag='"0"'))
         await session.commit()
     async with session_factory() as writer:
-        await writer.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        await begin_writing(writer)
         await writer.execute(update(Device).values(friendly_name="Renamed"))
         bulk = asyncio.create_task(regenerate_in_bulk(session_factory, services.secrets))
         await asyncio.sleep(0.3)  # the run reads, renders, then needs to write

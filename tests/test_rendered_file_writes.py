@@ -17,7 +17,7 @@ from extension_fixtures import create_extension
 from sqlalchemy import select, update
 from template_fixtures import add_template
 
-from magnaprov.db import Device, Extension, RenderedFile
+from magnaprov.db import Device, Extension, RenderedFile, begin_writing
 from magnaprov.db.file_changes import subscribe, unsubscribe
 from magnaprov.resolvers.rendering import render_devices
 from magnaprov.schema.node import decode_id
@@ -158,9 +158,8 @@ async def test_two_renders_of_one_device_queue_instead_of_colliding(
     session_factory, services, devices
 ):
     device_id = devices["yealink"]
-    writer = {"sqlite_begin": "IMMEDIATE"}  # as every writer of the server begins on SQLite
     async with session_factory() as first:
-        await first.connection(execution_options=writer)
+        await begin_writing(first)  # as the server's writers begin
         template = await add_template(first, "o1", "T", MARKER)
         await first.execute(
             update(Device).where(Device.id == device_id).values(template_id=template.id)
@@ -169,7 +168,7 @@ async def test_two_renders_of_one_device_queue_instead_of_colliding(
 
         async def rename_and_render() -> None:
             async with session_factory() as second:
-                await second.connection(execution_options=writer)
+                await begin_writing(second)
                 device = await second.get(Device, device_id)
                 await second.execute(
                     update(Extension)

@@ -13,7 +13,7 @@ from account_tree import Member, build_tree
 from extension_fixtures import create_extension
 from sqlalchemy import text
 
-from magnaprov.db import SipPreferences
+from magnaprov.db import SipPreferences, begin_writing
 from magnaprov.resolvers.secret_rotation import reencrypt_all
 from magnaprov.schema.node import decode_id
 from magnaprov.tenancy.secrets import SecretBox, load_keyring
@@ -196,7 +196,7 @@ async def test_rotation_never_overwrites_a_password_changed_meanwhile(
             return await reencrypt_all(session, rotating)
 
     async with session_factory() as server:  # a password change, committed mid-rotation
-        await server.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        await begin_writing(server)
         preferences = await server.get(SipPreferences, extension_id)
         preferences.phone_password = services.secrets.encrypt(
             "Changed-Meanwhile-7", preferences.password_identity()

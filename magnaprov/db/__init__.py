@@ -5,7 +5,13 @@ from magnaprov.db.account import Account
 from magnaprov.db.audit import AuditEntry
 from magnaprov.db.base import Base, InTenantTree, utcnow
 from magnaprov.db.device import Device, PasswordGeneration, RenderedFile, UpdateProtocol
-from magnaprov.db.engine import create_engine, create_session_factory, is_sqlite
+from magnaprov.db.engine import (
+    WRITER,
+    begin_writing,
+    create_engine,
+    create_session_factory,
+    is_sqlite,
+)
 from magnaprov.db.extension import Extension, ExtensionType
 from magnaprov.db.global_preferences import GLOBAL_PREFERENCES_ID, GlobalPreferences
 from magnaprov.db.provisioning_template import ProvisioningTemplate, TemplateFile
@@ -17,6 +23,7 @@ __all__ = [
     "DEFAULT_CODECS",
     "GLOBAL_PREFERENCES_ID",
     "UNSCOPED",
+    "WRITER",
     "AccessToken",
     "Account",
     "AuditEntry",
@@ -37,6 +44,7 @@ __all__ = [
     "TemplateFile",
     "TokenKind",
     "UpdateProtocol",
+    "begin_writing",
     "child_role",
     "create_engine",
     "create_session_factory",

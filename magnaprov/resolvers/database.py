@@ -20,6 +20,8 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from magnaprov.db import begin_writing
+
 __all__ = ["RequestDatabase"]
 
 _WRITING = "magnaprov_request_database"
@@ -57,7 +59,7 @@ class RequestDatabase:
             try:
                 if session.in_transaction():
                     await session.commit()  # ends the read snapshot; nothing was written in it
-                await session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+                await begin_writing(session)
                 session.info[_WRITING] = self
                 try:
                     yield session

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from magnaprov.db import Device
+from magnaprov.db import Device, begin_writing
 from magnaprov.resolvers.rendering import CHUNK_SIZE, RenderReport, render_devices
 from magnaprov.tenancy import SecretBox
 
@@ -58,7 +58,7 @@ async def regenerate_in_bulk(
         async with session_factory() as session:
             # On SQLite the write lock is taken up front, as the server's writers take it: a
             # chunk that read first would fail, not wait, when a writer commits meanwhile.
-            await session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            await begin_writing(session)
             report.add(await render_devices(session, secrets, chunk))
             await session.commit()
         on_progress(len(chunk))

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from magnaprov.db import UNSCOPED, Device, SipPreferences
+from magnaprov.db import UNSCOPED, Device, SipPreferences, begin_writing
 from magnaprov.tenancy import SecretBox
 
 __all__ = ["ENCRYPTED_COLUMNS", "EncryptedColumn", "reencrypt_all"]
@@ -58,7 +58,7 @@ async def reencrypt_all(session: AsyncSession, box: SecretBox) -> dict[str, int]
     # The server may be running. Rows are locked as they are read (on SQLite the write lock is
     # taken first), so a secret changed meanwhile is re-encrypted from its new value rather
     # than overwritten with its old one, and a change arriving later waits for the commit.
-    await session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    await begin_writing(session)
     for column in ENCRYPTED_COLUMNS:
         attribute = getattr(column.model, column.attribute)
         rows = await session.scalars(

@@ -34,7 +34,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from magnaprov.db import Device
+from magnaprov.db import WRITER, Device
 from magnaprov.serve.user_agents import parse_user_agent
 
 __all__ = ["BATCH_SIZE", "Contact", "ContactRecorder"]
@@ -67,7 +67,7 @@ class ContactRecorder:
         clock: Callable[[], float] = time.time,
     ) -> None:
         # Take SQLite's write lock up front so a flush queues behind writers instead of failing.
-        self._engine = engine.execution_options(sqlite_begin="IMMEDIATE")
+        self._engine = engine.execution_options(**WRITER)
         self._postgres = engine.dialect.name == "postgresql"
         self._interval = interval_seconds
         self._resolution = resolution_seconds
