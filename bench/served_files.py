@@ -18,9 +18,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.fleet import FleetDevice
+from bench.fleet import BENCH_KEYRING, FleetDevice
 from magnaprov.db import Device, RenderedFile
+from magnaprov.db.device import rendered_file_identity
 from magnaprov.templating import FileFormat, find_equipment
+from magnaprov.tenancy.secrets import SecretBox, parse_keyring
 
 __all__ = ["ServedCopy", "export_served_files", "nginx_etag"]
 
@@ -51,12 +53,14 @@ async def export_served_files(
 ) -> ServedCopy:
     """Write every device's rendered files under `root` and return their paths and ETags."""
     keys = {device.device_id: device.key for device in devices}
+    box = SecretBox(parse_keyring(BENCH_KEYRING))  # the files are stored encrypted
     headers: dict[str, dict[str, str]] = {}
     async with engine.connect() as connection:
         rows = await connection.execute(
             select(
                 RenderedFile.device_id,
                 RenderedFile.name,
+                RenderedFile.name_key,
                 RenderedFile.content,
                 RenderedFile.etag,
                 RenderedFile.rendered_at,
@@ -69,7 +73,8 @@ async def export_served_files(
             path = f"/prov/{keys[row.device_id]}/{row.name}"
             target = root / "www" / path.lstrip("/")
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(row.content)
+            identity = rendered_file_identity(row.device_id, row.name_key)
+            target.write_bytes(box.open(row.content, identity))
             headers[path] = {
                 "etag": row.etag,
                 "last_modified": format_datetime(row.rendered_at.astimezone(UTC), usegmt=True),

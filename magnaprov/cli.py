@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import sys
+from functools import partial
 from types import FrameType
 from typing import Annotated
 
@@ -13,15 +14,23 @@ import typer
 import uvicorn
 
 from magnaprov.db import create_engine, create_session_factory, is_sqlite
+from magnaprov.db.engine import COMMAND_TIMEOUT_SECONDS
 from magnaprov.db.migrations import upgrade_to_head
 from magnaprov.resolvers import Services
 from magnaprov.resolvers.bootstrap import ADMIN_LOGIN, ensure_admin, reset_admin_password
 from magnaprov.resolvers.demo import DemoLogin, create_demo_tree
 from magnaprov.resolvers.regeneration import BulkSummary, count_devices, regenerate_in_bulk
 from magnaprov.resolvers.secret_rotation import reencrypt_all
+from magnaprov.resolvers.services import secret_box_for
 from magnaprov.serve.tftp_service import TftpThread
 from magnaprov.settings import Settings, get_settings
-from magnaprov.tenancy.secrets import SecretBox, load_keyring, parse_keyring, write_key_file
+from magnaprov.tenancy.secrets import (
+    Keyring,
+    SecretBox,
+    load_keyring,
+    parse_keyring,
+    write_key_file,
+)
 
 __all__ = ["app"]
 
@@ -150,43 +159,69 @@ async def _regenerate(settings: Settings, template: int | None) -> BulkSummary:
         await engine.dispose()
 
 
+# Running servers take up a new key file at their next encryption; what one encrypted just
+# before (its transaction still open) may commit under the old key up to a statement timeout
+# later. The sweep after this wait moves those secrets before the old key leaves the file.
+GRACE_SECONDS = COMMAND_TIMEOUT_SECONDS
+
+
 @app.command("rotate-key")
-def rotate_key() -> None:
+def rotate_key(
+    grace_seconds: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Key file only: how long servers beside it may still write with the old key "
+            "before it is dropped (what they wrote meanwhile is then re-encrypted).",
+        ),
+    ] = GRACE_SECONDS,
+) -> None:
     """Re-encrypt every stored secret with a new key (or with the primary key given in
     MAGNAPROV_SECRETS_KEYS) and report how many were re-encrypted."""
     settings = get_settings()
     _migrate(settings)
-    counts = asyncio.run(_rotate(settings))
+    counts = asyncio.run(_rotate(settings, grace_seconds))
     for label, count in counts.items():
         typer.echo(f"{label}: {count} re-encrypted")
     typer.echo(f"Total: {sum(counts.values())} secrets now under the primary key.")
 
 
-async def _rotate(settings: Settings) -> dict[str, int]:
-    from_environment = settings.secrets_keys is not None
-    current = (
-        parse_keyring(settings.secrets_keys.get_secret_value())
-        if settings.secrets_keys
-        else load_keyring(None, settings.secrets_key_file)
-    )
-    # With a key file: add a new primary first (the old key stays until every secret moved),
-    # so a crash mid-way leaves a keyring that still opens every row.
-    keyring = current if from_environment else current.with_new_primary()
-    if not from_environment:
-        write_key_file(settings.secrets_key_file, keyring)
+async def _rotate(settings: Settings, grace_seconds: float) -> dict[str, int]:
+    if settings.secrets_keys:
+        # The servers already hold this keyring (README: new key first everywhere, rotate,
+        # then remove the old one): nothing can be written with the old key meanwhile.
+        return await _reencrypt(settings, parse_keyring(settings.secrets_keys.get_secret_value()))
+    key_file = settings.secrets_key_file
+    # A new primary first, the old key staying until every secret moved: a crash mid-way
+    # leaves a keyring that still opens every row, and running servers take the new key up.
+    keyring = load_keyring(None, key_file).with_new_primary()
+    write_key_file(key_file, keyring)
+    counts = await _reencrypt(settings, keyring)
+    if grace_seconds:
+        typer.echo(f"Waiting {grace_seconds:g} s for running servers to take up the new key.")
+        await asyncio.sleep(grace_seconds)
+    late = await _reencrypt(settings, keyring, only_other_keys=True)
+    write_key_file(key_file, keyring.only_primary())
+    if sum(late.values()):
+        typer.echo(f"Written with the old key during the rotation: {sum(late.values())}")
+    return {label: count + late[label] for label, count in counts.items()}
+
+
+async def _reencrypt(
+    settings: Settings, keyring: Keyring, *, only_other_keys: bool = False
+) -> dict[str, int]:
     engine = create_engine(settings.database_url)
     try:
         async with create_session_factory(engine)() as session:
-            counts = await reencrypt_all(session, SecretBox(keyring))
+            return await reencrypt_all(session, SecretBox(keyring), only_other_keys=only_other_keys)
     finally:
         await engine.dispose()
-    if not from_environment:
-        write_key_file(settings.secrets_key_file, keyring.only_primary())
-    return counts
 
 
 def _migrate(settings: Settings) -> None:
-    upgrade_to_head(settings.database_url)
+    # The keyring of these settings encrypts rows a revision must (never a new key: rows to
+    # encrypt mean secrets exist, made with a key that must be there already).
+    upgrade_to_head(settings.database_url, partial(secret_box_for, settings, create=False))
 
 
 async def _ensure_admin(settings: Settings, *, reset: bool) -> None:

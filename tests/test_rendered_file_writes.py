@@ -15,12 +15,14 @@ from account_tree import Member, build_tree
 from device_fixtures import provision
 from extension_fixtures import create_extension
 from sqlalchemy import select, update
+from stored_files import file_plaintext
 from template_fixtures import add_template
 
 from magnaprov.db import Device, Extension, RenderedFile, begin_writing
 from magnaprov.db.file_changes import subscribe, unsubscribe
 from magnaprov.resolvers.rendering import render_devices
 from magnaprov.schema.node import decode_id
+from magnaprov.tenancy import SecretDecryptionError
 
 SNOM = {"manufacturer": "snom", "model": "D785", "firmware": "10.x"}
 MARKER = "{% extends server_default %}{% block extra %}{{ super() }}marker = 1\n{% endblock %}"
@@ -75,9 +77,21 @@ async def stored(session_factory: Any) -> dict[tuple[int, str], tuple[int, bytes
                 RenderedFile.id,
                 RenderedFile.content,
                 RenderedFile.rendered_at,
+                RenderedFile.name_key,
             )
         )
-        return {(row[0], row[1]): tuple(row[2:]) for row in rows}
+        return {
+            (row[0], row[1]): (row[2], readable(row[0], row[5], row[3]), row[4])
+            for row in rows
+        }
+
+
+def readable(device_id: int, name_key: str, content: bytes) -> bytes | None:
+    """The plaintext; None when the row no longer matches what the content is bound to."""
+    try:
+        return file_plaintext(device_id, name_key, content)
+    except SecretDecryptionError:
+        return None
 
 
 async def render(session_factory: Any, services: Any, device_ids: list[int]) -> None:

@@ -111,7 +111,7 @@ async def test_rotate_key_reencrypts_every_secret_and_reports_counts(
     }
     environment.pop("MAGNAPROV_SECRETS_KEYS", None)
     result = subprocess.run(
-        [sys.executable, "-m", "magnaprov.cli", "rotate-key"],
+        [sys.executable, "-m", "magnaprov.cli", "rotate-key", "--grace-seconds", "0"],
         env=environment,
         capture_output=True,
         text=True,
@@ -158,7 +158,7 @@ async def test_rotate_key_from_the_environment_moves_device_secrets_too(
         "MAGNAPROV_SECRETS_KEYS": keys,
     }
     result = subprocess.run(
-        [sys.executable, "-m", "magnaprov.cli", "rotate-key"],
+        [sys.executable, "-m", "magnaprov.cli", "rotate-key", "--grace-seconds", "0"],
         env=environment,
         capture_output=True,
         text=True,

@@ -19,7 +19,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from magnaprov.db.base import Base, InTenantTree, UtcDateTime, tree_path_index, utcnow
 
-__all__ = ["DEVICE_FILLFACTOR", "Device", "PasswordGeneration", "RenderedFile", "UpdateProtocol"]
+__all__ = [
+    "DEVICE_FILLFACTOR",
+    "Device",
+    "PasswordGeneration",
+    "RenderedFile",
+    "UpdateProtocol",
+    "device_secret_identity",
+    "rendered_file_identity",
+]
 
 # Percent of each PostgreSQL page filled on insert. Every fetch's last contact is written back
 # to the device row; with room left on its page the new row version stays there and no index
@@ -114,7 +122,18 @@ class RenderedFile(Base):
     name: Mapped[str] = mapped_column(String(128))
     # The name folded to lower case: phones ask in whatever case their vendor uses.
     name_key: Mapped[str] = mapped_column(String(128))
+    # Encrypted (it holds line passwords and the device key), bound to `rendered_file_identity`.
     content: Mapped[bytes] = mapped_column(LargeBinary)
+    # Of the plaintext: `size` in bytes, `etag` its quoted SHA-256 (what renders compare).
     size: Mapped[int] = mapped_column(Integer)
     etag: Mapped[str] = mapped_column(String(80))
     rendered_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    def content_identity(self) -> str:
+        """Associated data binding this file's encrypted content to its row."""
+        return rendered_file_identity(self.device_id, self.name_key)
+
+
+def rendered_file_identity(device_id: int, name_key: str) -> str:
+    """Associated data binding the content of device `device_id`'s file `name_key` to its row."""
+    return f"rendered_file:{device_id}:{name_key}"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -22,6 +26,8 @@ __all__ = [
     "create_session_factory",
     "is_sqlite",
 ]
+
+log = logging.getLogger("magnaprov.db")
 
 # asyncpg waits 60 s for a connection by default: while PostgreSQL is unreachable (not refusing,
 # just silent) every request would hang that long instead of failing fast with a 503.
@@ -65,10 +71,31 @@ def create_engine(url: str, *, command_timeout: float | None = None, **options: 
                 connect_args.setdefault("command_timeout", command_timeout)
             options["connect_args"] = connect_args
         return create_async_engine(url, **options)
+    _create_owner_only(url)
     engine = create_async_engine(url, connect_args={"timeout": 30}, **options)
     event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
     event.listen(engine.sync_engine, "begin", _begin_sqlite_transaction)
     return engine
+
+
+def _create_owner_only(url: str) -> None:
+    """Create the SQLite file readable by its owner only, before SQLite does (with 0644).
+
+    SQLite gives the files beside it (-wal, -shm, -journal) the database file's permissions,
+    so they are owner-only too. A file that exists is left as it is, with a warning if others
+    may read it: its mode may be the operator's choice (a backup group, say).
+    """
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        if os.stat(path).st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            log.warning("database %s is readable by other users: chmod 600 it", path)
+    except OSError:
+        return  # a folder that does not exist, say: SQLite reports it on connecting
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:

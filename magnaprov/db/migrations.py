@@ -2,26 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic.config import Config
 
 from alembic import command
 
-__all__ = ["alembic_config", "database_url_for", "upgrade_to_head"]
+__all__ = ["alembic_config", "database_url_for", "secrets_for", "upgrade_to_head"]
 
 # The migrations live beside the package in the source tree (the layout of DESIGN.md);
 # `make run` installs the package in editable mode, so this path resolves in every checkout.
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _URL_OPTION = "magnaprov.database_url"
+_SECRETS_OPTION = "magnaprov.secrets"
+# Makes the secrets box (a `magnaprov.tenancy.SecretBox`) for revisions that encrypt rows;
+# called only when there is something to encrypt.
+SecretsFactory = Callable[[], Any]
 
 
-def alembic_config(database_url: str) -> Config:
-    """An Alembic configuration for `database_url`."""
+def alembic_config(database_url: str, secrets: SecretsFactory | None = None) -> Config:
+    """An Alembic configuration for `database_url`, with the keyring the app uses, if given."""
     config = Config(str(_PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(_PROJECT_ROOT / "alembic"))
     config.attributes[_URL_OPTION] = database_url
+    if secrets is not None:
+        config.attributes[_SECRETS_OPTION] = secrets
     return config
+
+
+def secrets_for(config: Config) -> SecretsFactory | None:
+    """The secrets box factory a configuration was given by `alembic_config`, if any."""
+    factory: SecretsFactory | None = config.attributes.get(_SECRETS_OPTION)
+    return factory
 
 
 def database_url_for(config: Config) -> str | None:
@@ -30,6 +44,9 @@ def database_url_for(config: Config) -> str | None:
     return str(url) if url else None
 
 
-def upgrade_to_head(database_url: str) -> None:
-    """Migrate the database to the newest revision (blocking: call from a thread in async code)."""
-    command.upgrade(alembic_config(database_url), "head")
+def upgrade_to_head(database_url: str, secrets: SecretsFactory | None = None) -> None:
+    """Migrate the database to the newest revision (blocking: call from a thread in async code).
+
+    `secrets` makes the box revisions encrypt existing rows with; without it they load the
+    keyring from the settings, as the app does."""
+    command.upgrade(alembic_config(database_url, secrets), "head")

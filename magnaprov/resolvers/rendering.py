@@ -32,6 +32,7 @@ from magnaprov.db import (
     UpdateProtocol,
     utcnow,
 )
+from magnaprov.db.device import rendered_file_identity
 from magnaprov.db.file_changes import announce_changes
 from magnaprov.resolvers.device_links import device_url
 from magnaprov.resolvers.global_preferences import load_global_preferences
@@ -202,18 +203,23 @@ async def _render_chunk(
             }
             for file in rendered
         )
-    return report, await _store_files(session, replaced, new_files)
+    return report, await _store_files(session, secrets, replaced, new_files)
 
 
 async def _store_files(
-    session: AsyncSession, device_ids: list[int], files: list[dict[str, Any]]
+    session: AsyncSession,
+    secrets: SecretBox,
+    device_ids: list[int],
+    files: list[dict[str, Any]],
 ) -> set[int]:
     """Make the stored files of `device_ids` exactly `files`, writing only what differs.
 
     A file rendered again to the same name and bytes (the ETag is their SHA-256) keeps its row
     and so its `rendered_at`, the Last-Modified phones revalidate with; the serving processes
     keep their cached copies too. After a template change, most devices' files are those.
-    Returns the devices whose files changed.
+    The comparison is on the ETag, never on the stored content: that is encrypted, under a
+    fresh nonce each time. Only the files written are encrypted. Returns the devices whose
+    files changed.
     """
     if not device_ids:
         return set()
@@ -235,7 +241,8 @@ async def _store_files(
         if old is not None and (old.name, old.etag) == (file["name"], file["etag"]):
             del stored[(file["device_id"], file["name_key"])]  # kept as it is
         else:
-            written.append(file)
+            identity = rendered_file_identity(file["device_id"], file["name_key"])
+            written.append({**file, "content": secrets.seal(file["content"], identity)})
     obsolete = stored.values()  # replaced by a written file, or no longer rendered at all
     if obsolete:
         await session.execute(

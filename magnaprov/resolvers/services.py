@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from magnaprov.settings import Settings
+from magnaprov.tenancy.key_file import open_secret_box
 from magnaprov.tenancy.passwords import PasswordHasher
-from magnaprov.tenancy.secrets import SecretBox, load_keyring
+from magnaprov.tenancy.secrets import SecretBox
 
-__all__ = ["Services"]
+__all__ = ["Services", "secret_box_for"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,12 @@ class Services:
             parallelism=settings.argon2_parallelism,
             concurrency=settings.password_hash_concurrency,
         )
-        keys = settings.secrets_keys.get_secret_value() if settings.secrets_keys else None
-        secrets = SecretBox(load_keyring(keys, settings.secrets_key_file))
+        secrets = secret_box_for(settings)
         return cls(settings=settings, hasher=hasher, secrets=secrets)
+
+
+def secret_box_for(settings: Settings, *, create: bool = True) -> SecretBox:
+    """The secrets box the settings describe: the environment's keys, or the key file (followed
+    while the process runs, so a rotation beside it needs no restart)."""
+    keys = settings.secrets_keys.get_secret_value() if settings.secrets_keys else None
+    return open_secret_box(keys, settings.secrets_key_file, create=create)

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from graphql import GraphQLObjectType
-from sqlalchemy import select
 
 from magnaprov.db import (
     Account,
@@ -26,6 +25,7 @@ from magnaprov.resolvers import Problems, devices
 from magnaprov.resolvers.device_access import device_access, device_access_level, mac_based_status
 from magnaprov.resolvers.device_links import provisioning_links
 from magnaprov.resolvers.errors import ErrorCode
+from magnaprov.resolvers.rendered_files import rendered_file_text
 from magnaprov.resolvers.rendering import RenderReport
 from magnaprov.resolvers.templates import SERVER_DEFAULT
 from magnaprov.schema.context import Info
@@ -115,10 +115,7 @@ class DeviceFileType:
         if not self.may_read:
             return None
         async with info.context.db.reading() as session:
-            content = await session.scalar(
-                select(RenderedFile.content).where(RenderedFile.id == self.row.id)
-            )
-        return None if content is None else content.decode("utf-8", errors="replace")
+            return await rendered_file_text(session, info.context.services.secrets, self.row)
 
 
 @strawberry.type(name="Device", description="The SIP phone of a phone-terminal extension.")

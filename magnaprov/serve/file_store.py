@@ -62,7 +62,7 @@ from magnaprov.db import (
     UpdateProtocol,
     create_session_factory,
 )
-from magnaprov.db.device import device_secret_identity
+from magnaprov.db.device import device_secret_identity, rendered_file_identity
 from magnaprov.db.file_changes import EVERYTHING, subscribe
 from magnaprov.resolvers.device_access import mac_based_status
 from magnaprov.serve.change_listener import ChangeListener
@@ -506,15 +506,27 @@ class FileStore:
             files={
                 row.name_key: ServedFile.of(
                     row.name,
-                    row.content,
+                    content,
                     row.etag,
                     row.rendered_at,
                     _content_type(*equipment, row.name),
                 )
                 for row in rows
                 if row.name_key is not None
+                and (content := self._file_content(first.id, row)) is not None
             },
         )
+
+    def _file_content(self, device_id: int, row: Row[Any]) -> bytes | None:
+        # Stored encrypted; decrypted here, once per cache fill, never per request.
+        try:
+            content: bytes = self._secrets.open(
+                row.content, rendered_file_identity(device_id, row.name_key)
+            )
+        except SecretDecryptionError as error:
+            log.error("device %s: file %r unreadable: %s", device_id, row.name, error)
+            return None
+        return content
 
     # --- invalidation ----------------------------------------------------------------------
 

@@ -1,8 +1,13 @@
-"""Retrievable secrets (SIP and device passwords, device keys) encrypted at rest with AES-GCM.
+"""Retrievable secrets (SIP and device passwords, device keys, rendered files) encrypted at rest
+with AES-GCM.
 
 Each ciphertext names the key that made it, so a keyring may hold the new key and the old
 ones during a rotation. The associated data is the identity of the row and column the secret
 belongs to: a ciphertext pasted into another row does not decrypt.
+
+A box may follow a changing keyring (`KeyringSource`, the key file): `magnaprov rotate-key`
+beside running servers puts a new primary key in the file, and each server takes it up at its
+next encryption, or when it meets a ciphertext of a key it does not hold, without a restart.
 """
 
 from __future__ import annotations
@@ -13,12 +18,14 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 __all__ = [
     "Keyring",
+    "KeyringSource",
     "SecretBox",
     "SecretDecryptionError",
     "fresh_keyring",
@@ -66,6 +73,18 @@ class Keyring:
         """This keyring without its old keys."""
         return Keyring(self.keys[:1])
 
+    def followed_by(self, older: Keyring) -> Keyring:
+        """This keyring, then the keys of `older` it lacks (still able to open their secrets)."""
+        known = {key_id for key_id, _ in self.keys}
+        return Keyring((*self.keys, *(entry for entry in older.keys if entry[0] not in known)))
+
+
+class KeyringSource(Protocol):
+    """Where a keyring may change while the process runs (the key file)."""
+
+    def changed(self) -> Keyring | None:
+        """The keyring if it changed since the last call, else None; cheap when unchanged."""
+
 
 def parse_keyring(text: str) -> Keyring:
     """A keyring from its text form (lines or commas of `id:base64key`)."""
@@ -107,35 +126,55 @@ def write_key_file(key_file: Path, keyring: Keyring) -> None:
 
 
 class SecretBox:
-    """Encrypts and decrypts secrets bound to the identity of the row that holds them."""
+    """Encrypts and decrypts secrets bound to the identity of the row that holds them.
 
-    def __init__(self, keyring: Keyring) -> None:
-        self.keyring = keyring
-        self._ciphers = {key_id: AESGCM(key) for key_id, key in keyring.keys}
+    With a `source`, the box checks it before every encryption (so new secrets are under the
+    newest primary key) and when a ciphertext names a key it does not hold; keys it held before
+    stay usable for decryption until the process ends.
+    """
+
+    def __init__(self, keyring: Keyring, source: KeyringSource | None = None) -> None:
+        self._source = source
+        self._state = _BoxState.of(keyring)
+
+    @property
+    def keyring(self) -> Keyring:
+        """The keys in use, primary first."""
+        return self._state.keyring
 
     def encrypt(self, plaintext: str, identity: str) -> bytes:
         """Ciphertext of `plaintext`, decryptable only with the same `identity`."""
-        key_id = self.keyring.primary_id
-        nonce = os.urandom(_NONCE_LENGTH)
-        sealed = self._ciphers[key_id].encrypt(nonce, plaintext.encode(), identity.encode())
-        return _VERSION + key_id.encode() + nonce + sealed
+        return self.seal(plaintext.encode(), identity)
 
     def decrypt(self, ciphertext: bytes, identity: str) -> str:
         """The plaintext; SecretDecryptionError if anything about it is wrong."""
+        return self.open(ciphertext, identity).decode()
+
+    def seal(self, plaintext: bytes, identity: str) -> bytes:
+        """Ciphertext of the bytes `plaintext`, decryptable only with the same `identity`."""
+        self._follow_source()
+        state = self._state
+        key_id = state.keyring.primary_id
+        nonce = os.urandom(_NONCE_LENGTH)
+        sealed = state.ciphers[key_id].encrypt(nonce, plaintext, identity.encode())
+        return _VERSION + key_id.encode() + nonce + sealed
+
+    def open(self, ciphertext: bytes, identity: str) -> bytes:
+        """The plaintext bytes; SecretDecryptionError if anything about it is wrong."""
         header = len(_VERSION) + _KEY_ID_LENGTH
         if len(ciphertext) < header + _NONCE_LENGTH + 16 or ciphertext[:1] != _VERSION:
             raise SecretDecryptionError("not a ciphertext of this server")
         key_id = ciphertext[1:header].decode("ascii", errors="replace")
-        cipher = self._ciphers.get(key_id)
+        cipher = self._state.ciphers.get(key_id)
+        if cipher is None and self._follow_source():
+            cipher = self._state.ciphers.get(key_id)
         if cipher is None:
             raise SecretDecryptionError(
                 f"encrypted with key {key_id!r}, which is not in the keyring"
             )
         nonce = ciphertext[header : header + _NONCE_LENGTH]
         try:
-            return cipher.decrypt(
-                nonce, ciphertext[header + _NONCE_LENGTH :], identity.encode()
-            ).decode()
+            return cipher.decrypt(nonce, ciphertext[header + _NONCE_LENGTH :], identity.encode())
         except InvalidTag as error:
             raise SecretDecryptionError(
                 "ciphertext was altered or belongs to another row"
@@ -144,3 +183,24 @@ class SecretBox:
     def key_id_of(self, ciphertext: bytes) -> str:
         """Which key encrypted `ciphertext`."""
         return ciphertext[1 : 1 + _KEY_ID_LENGTH].decode("ascii", errors="replace")
+
+    def _follow_source(self) -> bool:
+        """Take up a changed keyring from the source; whether it changed."""
+        if self._source is None:
+            return False
+        keyring = self._source.changed()
+        if keyring is None:
+            return False
+        # One assignment: a thread reading the state meanwhile sees the old or the new one whole.
+        self._state = _BoxState.of(keyring.followed_by(self._state.keyring))
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class _BoxState:
+    keyring: Keyring
+    ciphers: dict[str, AESGCM]
+
+    @classmethod
+    def of(cls, keyring: Keyring) -> _BoxState:
+        return cls(keyring, {key_id: AESGCM(key) for key_id, key in keyring.keys})

@@ -26,6 +26,7 @@ from pg_cluster import PostgresCluster, find_bindir
 from phones import Phone, add_phone, set_registrar
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from stored_files import file_plaintext
 
 from magnaprov.db import (
     Extension,
@@ -226,11 +227,13 @@ async def read_database(database_url: str) -> Stored:
         async with engine.connect() as connection:
             names = (await connection.execute(select(Extension.id, Extension.name))).all()
             preferences = (await connection.execute(select(SipPreferences))).all()
-            files = await connection.scalars(select(RenderedFile.content))
+            files = await connection.execute(
+                select(RenderedFile.device_id, RenderedFile.name_key, RenderedFile.content)
+            )
             return Stored(
                 {row.id: row.name for row in names},
                 {row.extension_id: row for row in preferences},
-                b"\n".join(files),
+                b"\n".join(file_plaintext(*row) for row in files),
             )
     finally:
         await engine.dispose()
