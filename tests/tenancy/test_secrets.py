@@ -71,3 +71,32 @@ def test_bad_keys_in_the_environment_are_refused_clearly():
         parse_keyring("abcd1234:not base64!")
     with pytest.raises(ValueError, match="32 bytes"):
         parse_keyring("abcd1234:" + "QUJD")
+
+
+def test_a_box_of_the_key_file_follows_a_rotation_without_a_restart(tmp_path):
+    from magnaprov.tenancy.key_file import open_secret_box
+    from magnaprov.tenancy.secrets import write_key_file
+
+    path = tmp_path / "magnaprov.key"
+    running = open_secret_box(None, path)
+    old = running.keyring
+    before = running.encrypt("secret", "row:1")
+    rotated = old.with_new_primary()
+    write_key_file(path, rotated)
+    # A new encryption takes the new primary up; what it wrote before still opens.
+    assert running.key_id_of(running.encrypt("x", "row:2")) == rotated.primary_id
+    write_key_file(path, rotated.only_primary())
+    assert running.decrypt(before, "row:1") == "secret"
+    # A box that had not looked at the file meets the new key and re-reads it.
+    write_key_file(path, old)
+    idle = open_secret_box(None, path)
+    write_key_file(path, rotated)
+    assert idle.decrypt(SecretBox(rotated).encrypt("new", "row:3"), "row:3") == "new"
+
+
+def test_a_box_of_the_environment_keeps_its_keys(tmp_path):
+    from magnaprov.tenancy.key_file import open_secret_box
+
+    keyring = load_keyring(None, tmp_path / "unused.key")
+    box = open_secret_box(keyring.serialize(), tmp_path / "other.key")
+    assert box.keyring == keyring and not (tmp_path / "other.key").exists()
