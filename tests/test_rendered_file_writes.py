@@ -81,8 +81,7 @@ async def stored(session_factory: Any) -> dict[tuple[int, str], tuple[int, bytes
             )
         )
         return {
-            (row[0], row[1]): (row[2], readable(row[0], row[5], row[3]), row[4])
-            for row in rows
+            (row[0], row[1]): (row[2], readable(row[0], row[5], row[3]), row[4]) for row in rows
         }
 
 

@@ -12,6 +12,7 @@ from account_tree import Member, build_tree
 from conftest import wipe
 from extension_fixtures import create_extension
 from sqlalchemy import func, select
+from stored_files import file_plaintext
 
 from magnaprov.db import (
     AuditEntry,
@@ -502,7 +503,7 @@ async def rendered(session_factory: Any, device_id: int) -> dict[str, bytes]:
         rows = await session.scalars(
             select(RenderedFile).where(RenderedFile.device_id == device_id)
         )
-        return {row.name: row.content for row in rows}
+        return {row.name: file_plaintext(row.device_id, row.name_key, row.content) for row in rows}
 
 
 async def test_set_file_renders_the_devices_using_the_template_again(
