@@ -30,6 +30,7 @@ from .context import (
     ServerInfo,
     SipPreferences,
     Transport,
+    build_common_context,
     build_render_context,
 )
 from .default_templates import default_template_name
@@ -77,6 +78,7 @@ __all__ = [
     "TemplateRenderError",
     "Transport",
     "UpdateProtocol",
+    "build_common_context",
     "build_render_context",
     "compile_template_file",
     "default_template_name",
