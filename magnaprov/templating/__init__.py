@@ -35,6 +35,7 @@ from .context import (
 )
 from .default_templates import default_template_name
 from .errors import TemplateRenderError
+from .exact_values import ValueRole, value_problem
 from .file_names import FileNameMatch, expand_pattern, match_pattern, normalize_mac
 from .formats import FileFormat
 from .limits import (
@@ -78,6 +79,7 @@ __all__ = [
     "TemplateRenderError",
     "Transport",
     "UpdateProtocol",
+    "ValueRole",
     "build_common_context",
     "build_render_context",
     "compile_template_file",
@@ -90,4 +92,5 @@ __all__ = [
     "render_device_files",
     "render_file",
     "sample_render_input",
+    "value_problem",
 ]
