@@ -103,7 +103,10 @@ class LastContact:
 class DeviceFileType:
     name: str = strawberry.field(description="File name as the phone asks for it.")
     size: int = strawberry.field(description="Size in bytes.")
-    etag: str = strawberry.field(description="Entity tag the routes send.")
+    etag: str | None = strawberry.field(
+        description="Entity tag the routes send (a hash of the content); only for viewers who "
+        "may modify the device."
+    )
     rendered_at: datetime = strawberry.field(
         description="When this content was rendered; rendering the same bytes again keeps it."
     )
@@ -274,7 +277,7 @@ class DeviceType(Node):
             DeviceFileType(
                 name=row.name,
                 size=row.size,
-                etag=row.etag,
+                etag=row.etag if self.may_see_secrets else None,
                 rendered_at=row.rendered_at,
                 row=row,
                 may_read=self.may_see_secrets,
