@@ -19,6 +19,10 @@ from magnaprov.db import (
     utcnow,
 )
 from magnaprov.resolvers.database import RequestDatabase
+from magnaprov.resolvers.device_values import (
+    check_value,
+    equipment_following_interface_password,
+)
 from magnaprov.resolvers.errors import ErrorCode, Problems
 from magnaprov.resolvers.pagination import Page, paginate
 from magnaprov.resolvers.rendering import rerender_subtree
@@ -202,6 +206,11 @@ async def update_account(
     if problems:
         return None, problems
     async with db.writing() as session:
+        if changes.password is not None:
+            for equipment in await equipment_following_interface_password(session, account.id):
+                check_value(problems, "password", equipment, changes.password, "password")
+            if problems:  # phones using it as their phone password could not hold it exactly
+                return None, problems
         if name is not None:
             account.name = name
         if changes.login is not None:

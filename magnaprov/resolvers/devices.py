@@ -26,6 +26,7 @@ from magnaprov.resolvers import device_rules as rules
 from magnaprov.resolvers.audit import record
 from magnaprov.resolvers.database import RequestDatabase
 from magnaprov.resolvers.device_access import device_access, visible_devices_filter
+from magnaprov.resolvers.device_values import check_device_values
 from magnaprov.resolvers.errors import ErrorCode, Problems
 from magnaprov.resolvers.extensions import get_extension
 from magnaprov.resolvers.pagination import Page, paginate
@@ -208,6 +209,10 @@ async def provision_device(
             await _check_mac_free(session, viewer, values["mac"], existing, problems)
         if changes.template is not None and changes.template.template_id is not None:
             await _check_template(session, viewer, changes.template.template_id, values, problems)
+        if equipment is not None:
+            await check_device_values(
+                session, services.secrets, extension, existing, equipment, values, changes, problems
+            )
     if problems or equipment is None:
         return ProvisionResult(None, problems)
     admin_password = _admin_password(existing, changes)

@@ -26,6 +26,7 @@ class ErrorCode(enum.StrEnum):
     HAS_CHILDREN = "HAS_CHILDREN"
     LIMIT_REACHED = "LIMIT_REACHED"
     DUPLICATE_MAC = "DUPLICATE_MAC"
+    UNSUPPORTED_CHARACTER = "UNSUPPORTED_CHARACTER"  # the phone's files cannot carry it
 
 
 @dataclass(frozen=True, slots=True)

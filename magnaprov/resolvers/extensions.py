@@ -20,6 +20,7 @@ from magnaprov.db import (
     utcnow,
 )
 from magnaprov.resolvers.database import RequestDatabase
+from magnaprov.resolvers.device_values import check_value, device_equipment
 from magnaprov.resolvers.errors import ErrorCode, Problems
 from magnaprov.resolvers.pagination import Page, paginate
 from magnaprov.resolvers.rendering import rerender_extensions
@@ -203,6 +204,11 @@ async def update_extension(
         extension = await _managed_extension(session, viewer, extension_id, problems)
         if extension is None:
             return None, problems
+        equipment = None if name is None else await device_equipment(session, extension.id)
+        if name is not None and equipment is not None:
+            check_value(problems, "name", equipment, name, "display name")
+            if problems:
+                return None, problems
         if name is not None:
             extension.name = name
         if changes.number is not None and changes.number != extension.number:

@@ -87,6 +87,9 @@ async def update_global_preferences(
     if problems:
         return None, problems
     preferences = await load_global_preferences(session)
+    _check_tftp_networks(preferences, changes, problems)
+    if problems:
+        return None, problems
     for field in fields(changes):
         value = getattr(changes, field.name)
         if value is None:
@@ -100,6 +103,24 @@ async def update_global_preferences(
         setattr(preferences, field.name, value)
     preferences.updated_at = utcnow()
     return preferences, problems
+
+
+def _check_tftp_networks(
+    stored: GlobalPreferences, changes: PreferenceChanges, problems: Problems
+) -> None:
+    """TFTP cannot authenticate, so it answers only the networks named: on needs at least one."""
+    enabled = stored.tftp_enabled if changes.tftp_enabled is None else changes.tftp_enabled
+    if changes.tftp_allowed_networks is None:
+        networks = [n for n in stored.tftp_allowed_networks.split(",") if n]
+    else:
+        networks = [n for n in changes.tftp_allowed_networks if n.strip()]
+    if enabled and not networks:
+        problems.add(
+            "tftpAllowedNetworks",
+            ErrorCode.REQUIRED,
+            "TFTP needs the client networks it answers (tftpAllowedNetworks, e.g. "
+            "10.0.0.0/8): it is never open to everyone.",
+        )
 
 
 def _report(problems: Problems, field_name: str, message: str | None) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from magnaprov.db import UNSCOPED, Account, Codec, DtmfMode, Extension, SipPreferences, utcnow
 from magnaprov.resolvers.database import RequestDatabase
+from magnaprov.resolvers.device_values import check_value, device_equipment
 from magnaprov.resolvers.errors import ErrorCode, Problems
 from magnaprov.resolvers.extensions import get_extension
 from magnaprov.resolvers.rendering import rerender_extensions
@@ -100,6 +101,7 @@ async def update_sip_preferences(
             )
             return None, problems
         owner = await _owner(session, extension)
+        equipment = await device_equipment(session, extension.id)
     if sip_access(viewer) is SipAccess.LIMITED:
         for field in fields(changes):
             if field.name not in LIMITED_FIELDS and getattr(changes, field.name) is not None:
@@ -109,6 +111,9 @@ async def update_sip_preferences(
                     "Changing this needs the Phone extension SIP management permission.",
                 )
     new_password = await _check_passwords(services, changes, extension, owner, problems)
+    if new_password is not None and equipment is not None:
+        source = "interfacePassword" if changes.use_interface_password else "phonePassword"
+        check_value(problems, source, equipment, new_password, "password")
     description = _check_description(changes.equipment_description, problems)
     codecs = _check_codecs(changes.codecs, problems)
     networks = _check_networks(changes.allowed_registration_ips, problems)

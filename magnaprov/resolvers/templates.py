@@ -47,7 +47,7 @@ from magnaprov.templating import (
     render_file,
     sample_render_input,
 )
-from magnaprov.tenancy import SecretBox, Viewer
+from magnaprov.tenancy import SecretBox, Viewer, may_see_device_secrets
 
 __all__ = [
     "SERVER_DEFAULT",
@@ -476,7 +476,7 @@ async def _device_input(
     if (
         device is None
         or extension is None
-        or device_access(viewer, extension) is not ProvisioningLevel.MODIFY
+        or not may_see_device_secrets(device_access(viewer, extension))
     ):
         problems.add("deviceId", ErrorCode.NOT_FOUND, "No such device.")
         return None

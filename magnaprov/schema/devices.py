@@ -45,7 +45,7 @@ from magnaprov.schema.row_objects import (
     selected_fields,
 )
 from magnaprov.templating import find_equipment
-from magnaprov.tenancy import SecretDecryptionError, Viewer
+from magnaprov.tenancy import SecretDecryptionError, Viewer, may_see_device_secrets
 
 if TYPE_CHECKING:
     from magnaprov.schema.extensions import ExtensionType_
@@ -103,7 +103,10 @@ class LastContact:
 class DeviceFileType:
     name: str = strawberry.field(description="File name as the phone asks for it.")
     size: int = strawberry.field(description="Size in bytes.")
-    etag: str = strawberry.field(description="Entity tag the routes send.")
+    etag: str | None = strawberry.field(
+        description="Entity tag the routes send (a hash of the content); only for viewers who "
+        "may modify the device."
+    )
     rendered_at: datetime = strawberry.field(
         description="When this content was rendered; rendering the same bytes again keeps it."
     )
@@ -186,9 +189,9 @@ class DeviceType(Node):
         return cls(**column_values(cls, row), viewer_provisioning=access, row=row)
 
     @property
-    def may_modify(self) -> bool:
-        """Whether the viewer may change this device and read its secrets."""
-        return self.viewer_provisioning is ProvisioningLevel.MODIFY
+    def may_see_secrets(self) -> bool:
+        """Whether the viewer may see what leads to the files (see `tenancy.device_secrets`)."""
+        return may_see_device_secrets(self.viewer_provisioning)
 
     @strawberry.field(
         description="The phone-terminal extension the device belongs to.",
@@ -220,7 +223,7 @@ class DeviceType(Node):
 
     @strawberry.field(description="Administrator password; only for viewers who may modify.")
     def admin_password(self, info: Info) -> str | None:
-        if not self.may_modify or self.row.admin_password is None:
+        if not self.may_see_secrets or self.row.admin_password is None:
             return None
         return _decrypt(info, self.row.admin_password, self.row.secret_identity("admin_password"))
 
@@ -229,14 +232,14 @@ class DeviceType(Node):
         "HTTP authentication is off. Only for viewers who may modify the device."
     )
     def http_auth_username(self) -> str | None:
-        return self.row.digest_username if self.may_modify else None
+        return self.row.digest_username if self.may_see_secrets else None
 
     @strawberry.field(
         description="Password the phone must send (HTTP Digest) to fetch its files; null when "
         "HTTP authentication is off. Only for viewers who may modify the device."
     )
     def http_auth_password(self, info: Info) -> str | None:
-        if not self.may_modify or self.row.digest_password is None:
+        if not self.may_see_secrets or self.row.digest_password is None:
             return None
         return _decrypt(info, self.row.digest_password, self.row.secret_identity("digest_password"))
 
@@ -246,8 +249,13 @@ class DeviceType(Node):
         status = mac_based_status(self.row, preferences.allow_mac_provisioning)
         return MacBasedProvisioning(in_force=status.in_force, reason=status.reason)
 
-    @strawberry.field(description="URLs to configure in the phone; none while generation is off.")
+    @strawberry.field(
+        description="URLs to configure in the phone; none while generation is off. Only for "
+        "viewers who may modify the device: the links lead to its files."
+    )
     async def provisioning_links(self, info: Info) -> list[ProvisioningLink]:
+        if not self.may_see_secrets:
+            return []
         preferences = await info.context.loaders.global_preferences()
         equipment = find_equipment(self.row.manufacturer, self.row.model, self.row.firmware)
         key = _decrypt(info, self.row.key_secret, self.row.secret_identity("key"))
@@ -266,10 +274,10 @@ class DeviceType(Node):
             DeviceFileType(
                 name=row.name,
                 size=row.size,
-                etag=row.etag,
+                etag=row.etag if self.may_see_secrets else None,
                 rendered_at=row.rendered_at,
                 row=row,
-                may_read=self.may_modify,
+                may_read=self.may_see_secrets,
             )
             for row in rows
         ]

@@ -37,7 +37,7 @@ class GlobalPreferencesType:
     time_zone: str = strawberry.field(description="Default time zone (IANA name).")
     tftp_enabled: bool = strawberry.field(description="Serve files over TFTP.")
     tftp_allowed_networks: list[str] = strawberry.field(
-        description="Client networks TFTP answers; empty: any."
+        description="Client networks TFTP answers; required while TFTP is on (empty: nobody)."
     )
     updated_at: datetime = strawberry.field(description="Last change.")
 

@@ -1,9 +1,9 @@
 """TFTP for phones that provision over it (Cisco 79xx above all), answering from the file store.
 
 The global preferences switch TFTP on (`tftp_enabled`, off by default) and restrict its clients
-(`tftp_allowed_networks`, empty = everyone); `run()` re-reads them every `poll_seconds` and
-starts, stops or restarts the server to match, so an admin's change needs no restart. The bind
-address and port come from the settings.
+(`tftp_allowed_networks`, required to switch it on: empty = nobody, the server stays off);
+`run()` re-reads them every `poll_seconds` and starts, stops or restarts the server to match,
+so an admin's change needs no restart. The bind address and port come from the settings.
 
 Which device a name belongs to:
 
@@ -58,20 +58,15 @@ __all__ = ["TFTP_ROUTE", "TftpService", "TftpThread", "allowed_networks"]
 log = logging.getLogger("magnaprov.tftp")
 
 TFTP_ROUTE = "tftp"
-_EVERYONE: tuple[Network, ...] = (
-    ipaddress.ip_network("0.0.0.0/0"),
-    ipaddress.ip_network("::/0"),
-)
 _CISCO_HUNT = re.compile(r"(?:CTLSEP|SEP)([0-9A-Fa-f]{12})\.(?:tlv|cnf\.xml)", re.ASCII)
 _MAX_BINDINGS = 50_000
 
 
 def allowed_networks(text: str) -> tuple[Network, ...]:
-    """The networks of the global preference (comma-separated); empty means everyone."""
-    networks = tuple(
+    """The networks of the global preference (comma-separated); empty means nobody."""
+    return tuple(
         ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip()
     )
-    return networks or _EVERYONE
 
 
 class TftpService:
@@ -143,7 +138,9 @@ class TftpService:
             return  # keep whatever runs now
         wanted = None
         if preferences is not None and preferences.tftp_enabled:
-            wanted = allowed_networks(preferences.tftp_allowed_networks)
+            wanted = allowed_networks(preferences.tftp_allowed_networks) or None
+            if wanted is None and self._server is not None:
+                log.warning("TFTP: switched on without allowed networks; not serving anyone")
         if wanted == self._networks and (wanted is None) == (self._server is None):
             return
         await self.stop()

@@ -30,10 +30,12 @@ from .context import (
     ServerInfo,
     SipPreferences,
     Transport,
+    build_common_context,
     build_render_context,
 )
 from .default_templates import default_template_name
 from .errors import TemplateRenderError
+from .exact_values import ValueRole, value_problem
 from .file_names import FileNameMatch, expand_pattern, match_pattern, normalize_mac
 from .formats import FileFormat
 from .limits import (
@@ -77,6 +79,8 @@ __all__ = [
     "TemplateRenderError",
     "Transport",
     "UpdateProtocol",
+    "ValueRole",
+    "build_common_context",
     "build_render_context",
     "compile_template_file",
     "default_template_name",
@@ -88,4 +92,5 @@ __all__ = [
     "render_device_files",
     "render_file",
     "sample_render_input",
+    "value_problem",
 ]

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from .catalog import Equipment
 from .compiling import account_template
 from .errors import TemplateRenderError
-from .output_checks import check_output, find_tenant_values
+from .output_checks import check_output
 from .rendering import RenderedFile, render_file
-from .samples import sample_render_input, tenant_values
+from .samples import sample_render_input
 
 __all__ = ["TemplateCheck", "TemplateProblem", "compile_template_file"]
 
@@ -42,8 +42,9 @@ class TemplateCheck:
 def compile_template_file(equipment: Equipment, pattern: str, source: str) -> TemplateCheck:
     """Compile an account's template file and render it with :func:`sample_render_input`.
 
-    Reports syntax errors, render errors and limits with their file and line, an
-    output the phone could not read, and any tenant data in a common file.
+    Reports syntax errors, render errors and limits with their file and line, and an
+    output the phone could not read. A common file needs no check for tenant data: it is
+    rendered from a context that holds none (see ``build_common_context``).
     """
     spec = equipment.firmware.file(pattern)
     if spec is None:
@@ -58,11 +59,6 @@ def compile_template_file(equipment: Equipment, pattern: str, source: str) -> Te
         TemplateProblem(rendered.name, found.line, f"output: {found.message}")
         for found in check_output(spec, rendered.content)
     ]
-    if not spec.per_device:
-        problems.extend(
-            TemplateProblem(pattern, None, f"a common file must not contain the {what}")
-            for what in find_tenant_values(rendered.content, tenant_values(sample))
-        )
     return TemplateCheck(tuple(problems), rendered)
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "ServerInfo",
     "SipPreferences",
     "Transport",
+    "build_common_context",
     "build_render_context",
 ]
 
@@ -151,6 +152,35 @@ def build_render_context(equipment: Equipment, data: DeviceRenderInput) -> Rende
         "files": {
             spec.role: expand_pattern(spec.pattern, data.device.mac)
             for spec in equipment.firmware.files
+        },
+    }
+
+
+def build_common_context(equipment: Equipment, data: DeviceRenderInput) -> RenderContext:
+    """The dict handed to the equipment's common files: what every phone of it may read.
+
+    A common file is the same kind of file for every device and may be fetched before the
+    phone is known, so nothing here comes from the line, the extension, its accounts or the
+    device's secrets: no password, no key or URL holding it, no Digest credentials, no MAC.
+    A template cannot print what its context does not hold, whatever it does with it.
+    """
+    _check_input(data)
+    url = urlsplit(data.device.provisioning_url)
+    return {
+        "device": {
+            "protocol": data.device.protocol,
+            "provisioning_scheme": url.scheme,
+            "provisioning_host": url.netloc.rpartition("@")[2],
+            "provisioning_hostname": url.hostname or "",
+            "provisioning_port": url.port or _DEFAULT_PORTS.get(url.scheme, 0),
+            "tftp_host": data.device.tftp_host,
+        },
+        "server": {"time_zone": data.server.time_zone, "ntp_server": data.server.ntp_server},
+        "time": time_values(data.server.time_zone),
+        "resync": _resync_values(data.device.update_interval),
+        "equipment": _equipment_values(equipment),
+        "files": {
+            spec.role: spec.pattern for spec in equipment.firmware.files if not spec.per_device
         },
     }
 

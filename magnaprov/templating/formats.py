@@ -54,7 +54,8 @@ def escape_quoted_value(text: str) -> str:
     """For ``KEY="value"`` and ``name: "value"``: no line break and no closing quote.
 
     Neither Panasonic nor the Cisco SIP firmware documents an escape for ``"``
-    inside a quoted value, so the quote becomes an apostrophe.
+    inside a quoted value, so the quote becomes an apostrophe. Passwords and names
+    holding one never get here: they are refused on save (see ``exact_values``).
     """
     return escape_line_value(text).replace('"', "'")
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .catalog import FileSpec
 from .formats import PANASONIC_FIRST_LINE, YEALINK_FIRST_LINE, FileFormat
 
-__all__ = ["OutputProblem", "check_output", "find_tenant_values"]
+__all__ = ["OutputProblem", "check_output"]
 
 _YEALINK_LINE = re.compile(
     r"^(?:#.*|[A-Za-z0-9_.\-]+\s*=.*|include:config\s+(?:\"[^\"]*\"|<[^>]*>)|\[[^\]]*\])?$"
@@ -48,12 +48,6 @@ def check_output(spec: FileSpec, content: bytes) -> list[OutputProblem]:
         FileFormat.AASTRA: _lines_check(_AASTRA_LINE, "is not `name: value`"),
     }[spec.format]
     return checker(text)
-
-
-def find_tenant_values(content: bytes, values: dict[str, str]) -> list[str]:
-    """Which of ``values`` (what → value) a file contains, ignoring case."""
-    text = content.decode("utf-8", "replace").lower()
-    return [what for what, value in values.items() if value and value.lower() in text]
 
 
 def _check_xml(text: str, root: str | None) -> list[OutputProblem]:

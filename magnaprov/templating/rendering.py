@@ -13,11 +13,11 @@ from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import cast
 
-from jinja2 import Template, TemplateNotFound
+from jinja2 import Template, TemplateNotFound, UndefinedError
 
 from .catalog import Equipment, FileSpec
 from .compiling import account_template, default_template, error_location
-from .context import DeviceRenderInput, RenderContext, build_render_context
+from .context import DeviceRenderInput, RenderContext, build_common_context, build_render_context
 from .default_templates import default_template_name
 from .errors import TemplateRenderError
 from .file_names import expand_pattern
@@ -49,14 +49,19 @@ def render_device_files(
 
     ``template_files`` maps file patterns to the account template's sources; a
     pattern it lacks comes from the Server default, a pattern the equipment does
-    not have is ignored. Raises :class:`TemplateRenderError` for the first file
-    that fails.
+    not have is ignored. Common files see only :func:`build_common_context`.
+    Raises :class:`TemplateRenderError` for the first file that fails.
     """
-    context = build_render_context(equipment, data)
+    contexts = _Contexts(equipment, data)
     sources = template_files or {}
     return [
         _render(
-            equipment, spec, sources.get(spec.pattern), context, data.device.mac, seconds_per_file
+            equipment,
+            spec,
+            sources.get(spec.pattern),
+            contexts.of(spec),
+            data.device.mac,
+            seconds_per_file,
         )
         for spec in equipment.firmware.files
     ]
@@ -74,8 +79,25 @@ def render_file(
     spec = equipment.firmware.file(pattern)
     if spec is None:
         raise TemplateRenderError(pattern, None, "this equipment has no such file")
-    context = build_render_context(equipment, data)
-    return _render(equipment, spec, source, context, data.device.mac, seconds)
+    return _render(
+        equipment, spec, source, _Contexts(equipment, data).of(spec), data.device.mac, seconds
+    )
+
+
+class _Contexts:
+    """The two contexts of a device's files, each built once and only when needed."""
+
+    def __init__(self, equipment: Equipment, data: DeviceRenderInput) -> None:
+        self._equipment = equipment
+        self._data = data
+        self._built: dict[bool, RenderContext] = {}
+
+    def of(self, spec: FileSpec) -> RenderContext:
+        """The context for `spec`: the device's own for its files, the common one otherwise."""
+        if spec.per_device not in self._built:
+            build = build_render_context if spec.per_device else build_common_context
+            self._built[spec.per_device] = build(self._equipment, self._data)
+        return self._built[spec.per_device]
 
 
 def _render(
@@ -91,7 +113,7 @@ def _render(
     else:
         template = account_template(spec, source)
     values = dict(context, server_default=default_template_name(equipment, spec.pattern))
-    text = _finish(spec.format, _generate(template, values, spec.pattern, seconds))
+    text = _finish(spec.format, _generate(template, values, spec, seconds))
     content = text.encode("utf-8")
     if len(content) > MAX_OUTPUT_BYTES:
         raise TemplateRenderError(spec.pattern, None, f"output over {MAX_OUTPUT_BYTES} bytes")
@@ -104,7 +126,8 @@ def _render(
     )
 
 
-def _generate(template: Template, values: RenderContext, file: str, seconds: float) -> str:
+def _generate(template: Template, values: RenderContext, spec: FileSpec, seconds: float) -> str:
+    file = spec.pattern
     parts: list[str] = []
     size = 0
     with active_budget(RenderBudget.starting_now(seconds)):
@@ -119,15 +142,20 @@ def _generate(template: Template, values: RenderContext, file: str, seconds: flo
             raise
         except Exception as error:  # any failure of user template code is a render error
             where, line = error_location(error, file)
-            raise TemplateRenderError(where, line, _describe(error)) from error
+            raise TemplateRenderError(where, line, _describe(error, spec)) from error
         finally:
             chunks.close()
     return "".join(parts)
 
 
-def _describe(error: Exception) -> str:
+def _describe(error: Exception, spec: FileSpec) -> str:
     message = str(error) or type(error).__name__
-    if isinstance(error, TemplateNotFound):
+    if isinstance(error, UndefinedError) and not spec.per_device:
+        message += (
+            "; a common file sees only device protocol and hosts, server, time, resync, "
+            "equipment and common file names: no line, extension, account or device secret"
+        )
+    elif isinstance(error, TemplateNotFound):
         message = f"no template named {error.name!r}: only server_default can be extended"
     elif isinstance(error, RecursionError):
         message = "macros or blocks call each other too deeply"

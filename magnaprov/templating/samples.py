@@ -1,6 +1,6 @@
 """Sample render data: for previews, for the test render on save, and for tests.
 
-The values are distinctive on purpose, so a check can tell when one of them
+The values are distinctive on purpose, so a test can tell when one of them
 (a password, a user, a name) ends up in a file that should not carry it.
 """
 
@@ -17,9 +17,8 @@ from .context import (
     ServerInfo,
     SipPreferences,
 )
-from .file_names import mac_digits, normalize_mac
 
-__all__ = ["SAMPLE_DEVICE_KEY", "sample_render_input", "tenant_values"]
+__all__ = ["SAMPLE_DEVICE_KEY", "sample_render_input"]
 
 SAMPLE_DEVICE_KEY = "SampleDeviceKey7f3a9c2e41b8d605"
 
@@ -68,26 +67,3 @@ def sample_render_input(equipment: Equipment | None = None) -> DeviceRenderInput
             equipment_description="Sample desk phone",
         ),
     )
-
-
-def tenant_values(data: DeviceRenderInput) -> dict[str, str]:
-    """What a common file must never contain, by what it is."""
-    digits = mac_digits(data.device.mac)
-    found = {
-        "line password": data.line.password,
-        "SIP user": data.line.user,
-        "auth user": data.line.auth_user,
-        "display name": data.line.display_name,
-        "extension name": data.extension.name,
-        "account name": data.account.name,
-        "account login": data.account.login,
-        "organization name": data.organization.name,
-        "device name": data.device.friendly_name,
-        "device key": data.device.provisioning_url.rstrip("/").rsplit("/", 1)[-1],
-        "MAC address": digits,
-        "MAC address with colons": normalize_mac(data.device.mac),
-        "equipment description": data.sip.equipment_description,
-    }
-    if data.device.admin_password:
-        found["administrator password"] = data.device.admin_password
-    return found

@@ -7,6 +7,7 @@ from magnaprov.tenancy.credentials import (
     password_problem,
     phone_password_problem,
 )
+from magnaprov.tenancy.device_secrets import may_see_device_secrets
 from magnaprov.tenancy.passwords import PasswordHasher
 from magnaprov.tenancy.permissions import (
     PermissionRow,
@@ -35,6 +36,7 @@ __all__ = [
     "is_strict_ancestor",
     "is_within",
     "login_problem",
+    "may_see_device_secrets",
     "new_token",
     "password_problem",
     "phone_password_problem",
