@@ -159,4 +159,3 @@ async def test_https_is_served_beside_http_and_a_device_requiring_its_certificat
         "other vendor's CA": 404,
     }
     assert "Traceback" not in (tmp_path / "server.log").read_text()
-

@@ -14,6 +14,17 @@ from cryptography.x509.oid import NameOID
 
 __all__ = ["Authority", "Issued"]
 
+CA_KEY_USAGE = {
+    "digital_signature": True,
+    "key_cert_sign": True,
+    "crl_sign": True,
+    **dict.fromkeys(
+        ("content_commitment", "key_encipherment", "data_encipherment", "key_agreement"), False
+    ),
+    "encipher_only": False,
+    "decipher_only": False,
+}
+
 
 @dataclass(frozen=True)
 class Issued:
@@ -41,12 +52,18 @@ class Authority:
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=True, key_cert_sign=True, crl_sign=True,
-                    content_commitment=False, key_encipherment=False, data_encipherment=False,
-                    key_agreement=False, encipher_only=False, decipher_only=False,
+                    digital_signature=True,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    encipher_only=False,
+                    decipher_only=False,
                 ),
                 critical=True,
-            )  # fmt: skip
+            )
             .sign(key, hashes.SHA256())
         )
         folder.mkdir(parents=True, exist_ok=True)
