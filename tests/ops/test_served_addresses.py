@@ -13,6 +13,7 @@ from account_tree import build_tree
 from certificates import Authority
 from conftest import GraphQL
 from device_fixtures import YEALINK
+from device_fixtures import provision as provision_device
 from extension_fixtures import create_extension
 from live_process import free_port, serve_process, wait_until
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -68,10 +69,10 @@ async def test_a_server_on_another_port_gives_links_and_files_naming_that_port(
         assert not url.endswith(":8000")
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:
             await wait_until(lambda: healthy(http), 30)
-            device = await provision(GraphQL(http), token, extension, MAC)
-            assert device["updateProtocol"] == "HTTP"  # no TLS served: not HTTPS
-            [link] = device["provisioningLinks"]
+            payload = await provision_device(GraphQL(http), token, extension, MAC)
+            [link] = payload["device"]["provisioningLinks"]
             assert link["url"].startswith(f"{url}/prov/")
+            assert payload["device"]["updateProtocol"] == "HTTP"  # no TLS served: not HTTPS
             answer = await http.get(link["url"] + FILE)
     assert answer.status_code == 200
     assert f"auto_provision.server.url = {link['url']}" in answer.text
