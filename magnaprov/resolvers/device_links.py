@@ -58,4 +58,3 @@ def provisioning_links(
         base = root if mac_based_in_force else directory
         links.append(ProvisioningLink("PROFILE_RULE", protocol.value, f"{base}{name}"))
     return links
-
