@@ -1,12 +1,14 @@
-"""The `magnaprov` command: serve, migrate, create-admin, demo, regenerate, rotate-key."""
+"""The `magnaprov` command: serve, check, migrate, create-admin, demo, regenerate, rotate-key."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from functools import partial
+from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
@@ -18,10 +20,12 @@ from magnaprov.db.engine import COMMAND_TIMEOUT_SECONDS
 from magnaprov.db.migrations import upgrade_to_head
 from magnaprov.resolvers import Services
 from magnaprov.resolvers.bootstrap import ADMIN_LOGIN, ensure_admin, reset_admin_password
+from magnaprov.resolvers.configuration_check import Finding, check_configuration
 from magnaprov.resolvers.demo import DemoLogin, create_demo_tree
 from magnaprov.resolvers.regeneration import BulkSummary, count_devices, regenerate_in_bulk
 from magnaprov.resolvers.secret_rotation import reencrypt_all
 from magnaprov.resolvers.services import secret_box_for
+from magnaprov.serve.listeners import serve_http_and_https
 from magnaprov.serve.tftp_service import TftpThread
 from magnaprov.settings import Settings, get_settings
 from magnaprov.tenancy.secrets import (
@@ -42,10 +46,29 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on [MAGNAPROV_HOST].")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on [MAGNAPROV_PORT].")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="TLS certificate (PEM) [MAGNAPROV_TLS_CERT_FILE].")
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option(help="TLS private key (PEM) [MAGNAPROV_TLS_KEY_FILE].")
+    ] = None,
+    https_port: Annotated[
+        int | None, typer.Option(help="Port HTTPS listens on [MAGNAPROV_HTTPS_PORT].")
+    ] = None,
 ) -> None:
     """Migrate the database, create the admin on first start, and serve the API, the device
-    routes and (when the global preferences switch it on) TFTP."""
-    settings = get_settings()
+    routes, HTTPS (when given a certificate) and (when the global preferences switch it on)
+    TFTP."""
+    settings = _with_flags(
+        HOST=host, PORT=port, TLS_CERT_FILE=tls_cert, TLS_KEY_FILE=tls_key, HTTPS_PORT=https_port
+    )
+    if workers > 1 and settings.tls_served:
+        typer.echo(
+            "Refusing --workers > 1 with TLS: HTTPS is served by one process. Use one worker, "
+            "or terminate TLS in a reverse proxy in front of several workers (see the README).",
+            err=True,
+        )
+        raise typer.Exit(code=2)
     if workers > 1 and is_sqlite(settings.database_url):
         typer.echo(
             "Refusing --workers > 1 with SQLite: each worker caches provisioning files and only "
@@ -57,7 +80,15 @@ def serve(
     _migrate(settings)
     asyncio.run(_ensure_admin(settings, reset=False))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    for finding in asyncio.run(_findings(settings)):
+        logging.getLogger("magnaprov.check").warning(
+            "%s: %s %s", finding.code, finding.message, finding.advice
+        )
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    options = {"proxy_headers": True, "server_header": False, "access_log": False}
+    if settings.tls_served:
+        asyncio.run(serve_http_and_https(settings, **options))
+        return
     # TFTP (idle until the global preferences switch it on) must run once per host: on the
     # worker's event loop with one worker, in this supervising process with several.
     tftp = TftpThread(settings) if workers > 1 else None
@@ -68,18 +99,52 @@ def serve(
         uvicorn.run(
             f"magnaprov.serve.app:{factory}",
             factory=True,
-            host=host or settings.host,
-            port=port or settings.port,
+            host=settings.host,
+            port=settings.port,
             workers=workers,
-            proxy_headers=True,
-            server_header=False,
-            # Its request lines would log device keys; the device routes write their own lines
-            # (MAGNAPROV_ACCESS_LOG), naming devices by id.
-            access_log=False,
+            # access_log off: its request lines would log device keys; the device routes write
+            # their own lines (MAGNAPROV_ACCESS_LOG), naming devices by id.
+            **options,  # type: ignore[arg-type]
         )
     finally:
         if tftp is not None:
             tftp.stop()
+
+
+def _with_flags(**flags: object) -> Settings:
+    """The settings with `serve`'s flags written over them, in the environment too: the
+    workers, and every render deriving links from where the server listens, read them there."""
+    given = {name: value for name, value in flags.items() if value is not None}
+    if not given:
+        return get_settings()
+    for name, value in given.items():
+        os.environ[f"MAGNAPROV_{name}"] = str(value)
+    get_settings.cache_clear()
+    return get_settings()
+
+
+@app.command()
+def check() -> None:
+    """Report what keeps phones from being provisioned (settings, files, database), each with
+    what to do; exit status 1 when anything is wrong."""
+    settings = get_settings()
+    _migrate(settings)
+    findings = asyncio.run(_findings(settings))
+    for finding in findings:
+        typer.echo(f"[{finding.code}] {finding.message}\n    -> {finding.advice}")
+    if findings:
+        typer.echo(f"{len(findings)} problem(s) found.")
+        raise typer.Exit(code=1)
+    typer.echo("No problems found.")
+
+
+async def _findings(settings: Settings) -> list[Finding]:
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            return await check_configuration(session, settings)
+    finally:
+        await engine.dispose()
 
 
 def _exit_on_sigterm(_signal: int, _frame: FrameType | None) -> None:

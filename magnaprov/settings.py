@@ -66,6 +66,17 @@ class Settings(BaseSettings):
     # TFTP (switched on and restricted in the global preferences) listens here.
     tftp_host: str = "0.0.0.0"  # noqa: S104 - phones reach TFTP on whatever interface they can
     tftp_port: int = Field(default=69, ge=0, le=65535)
+    # HTTPS served by `serve` itself, beside plain HTTP, when both files are given.
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    https_port: int = Field(default=8443, ge=1, le=65535)
+    # `<manufacturer>.pem` CA bundles that sign the phones' factory certificates.
+    device_ca_dir: Path | None = None
+
+    @property
+    def tls_served(self) -> bool:
+        """Whether `serve` terminates TLS (a certificate and its key are configured)."""
+        return self.tls_cert_file is not None and self.tls_key_file is not None
 
 
 @lru_cache(maxsize=1)

@@ -94,6 +94,8 @@ class Device(InTenantTree, Base):
     # Optional HTTP Digest credentials for the device routes.
     digest_username: Mapped[str | None] = mapped_column(String(64))
     digest_password: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Files only over HTTPS to a client certificate of the vendor's CA naming this MAC.
+    require_client_certificate: Mapped[bool] = mapped_column(Boolean, default=False)
     last_contact_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_contact_address: Mapped[str | None] = mapped_column(String(64))
     last_contact_user_agent: Mapped[str | None] = mapped_column(String(512))

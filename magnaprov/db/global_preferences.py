@@ -21,8 +21,9 @@ class GlobalPreferences(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, default=GLOBAL_PREFERENCES_ID)
     allow_mac_provisioning: Mapped[bool] = mapped_column(Boolean, default=False)
-    base_url: Mapped[str] = mapped_column(String(255), default="http://127.0.0.1:8000")
-    tftp_host: Mapped[str] = mapped_column(String(255), default="127.0.0.1")
+    # Empty: derived from where `serve` listens (see resolvers.public_address).
+    base_url: Mapped[str] = mapped_column(String(255), default="")
+    tftp_host: Mapped[str] = mapped_column(String(255), default="")
     registrar_host: Mapped[str] = mapped_column(String(255), default="sip.example.com")
     registrar_port: Mapped[int] = mapped_column(Integer, default=5060)
     registrar_transport: Mapped[str] = mapped_column(String(8), default="UDP")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
-from magnaprov.db import Device, GlobalPreferences, UpdateProtocol
+from magnaprov.db import Device, UpdateProtocol
+from magnaprov.resolvers.public_address import PublicAddress
 from magnaprov.templating import Equipment
 
 __all__ = ["ProvisioningLink", "device_url", "provisioning_links", "shared_root_url"]
@@ -23,21 +23,21 @@ class ProvisioningLink:
     url: str
 
 
-def device_url(base_url: str, key: str, scheme: str | None = None) -> str:
+def device_url(address: PublicAddress, key: str, scheme: str) -> str:
     """The device's own directory, `<base>/prov/<key>/`."""
-    return f"{_base(base_url, scheme)}/prov/{key}/"
+    return f"{address.base(scheme)}/prov/{key}/"
 
 
-def shared_root_url(base_url: str, scheme: str | None = None) -> str:
+def shared_root_url(address: PublicAddress, scheme: str) -> str:
     """The shared root for MAC-based provisioning, `<base>/prov/`."""
-    return f"{_base(base_url, scheme)}/prov/"
+    return f"{address.base(scheme)}/prov/"
 
 
 def provisioning_links(
     device: Device,
     key: str,
     equipment: Equipment,
-    preferences: GlobalPreferences,
+    address: PublicAddress,
     mac_based_in_force: bool,
 ) -> list[ProvisioningLink]:
     """The links of a device, in the form its vendor needs; none while generation is off."""
@@ -45,10 +45,10 @@ def provisioning_links(
         return []
     protocol = device.update_protocol
     if protocol is UpdateProtocol.TFTP:
-        return [ProvisioningLink("TFTP", "TFTP", f"tftp://{preferences.tftp_host}/")]
+        return [ProvisioningLink("TFTP", "TFTP", address.tftp_url())]
     scheme = protocol.value.lower()
-    directory = device_url(preferences.base_url, key, scheme)
-    root = shared_root_url(preferences.base_url, scheme)
+    directory = device_url(address, key, scheme)
+    root = shared_root_url(address, scheme)
     links = [ProvisioningLink("DEVICE_DIRECTORY", protocol.value, directory)]
     if mac_based_in_force:
         links.append(ProvisioningLink("SHARED_ROOT", protocol.value, root))
@@ -58,8 +58,3 @@ def provisioning_links(
         base = root if mac_based_in_force else directory
         links.append(ProvisioningLink("PROFILE_RULE", protocol.value, f"{base}{name}"))
     return links
-
-
-def _base(base_url: str, scheme: str | None) -> str:
-    parts = urlsplit(base_url.rstrip("/"))
-    return urlunsplit((scheme or parts.scheme, parts.netloc, parts.path, "", ""))

@@ -19,6 +19,7 @@ __all__ = [
     "check_friendly_name",
     "check_interval",
     "check_protocol",
+    "default_protocol",
     "generate_admin_password",
     "normalize_mac_input",
 ]
@@ -121,6 +122,16 @@ def check_protocol(
             ErrorCode.INVALID,
             f"{equipment.model.name} fetches its files over {supported} only.",
         )
+
+
+def default_protocol(equipment: Equipment, *, https_served: bool) -> UpdateProtocol:
+    """HTTPS where the model has it and the server serves it, else HTTP, else the model's
+    first protocol."""
+    protocols = equipment.model.protocols
+    for protocol in (UpdateProtocol.HTTPS, UpdateProtocol.HTTP):
+        if protocol.value in protocols and (https_served or protocol is UpdateProtocol.HTTP):
+            return protocol
+    return UpdateProtocol(protocols[0])
 
 
 def check_admin_password(

@@ -29,12 +29,15 @@ from magnaprov.resolvers.device_access import device_access, visible_devices_fil
 from magnaprov.resolvers.device_values import check_device_values
 from magnaprov.resolvers.errors import ErrorCode, Problems
 from magnaprov.resolvers.extensions import get_extension
+from magnaprov.resolvers.global_preferences import read_global_preferences
 from magnaprov.resolvers.pagination import Page, paginate
+from magnaprov.resolvers.public_address import public_address
 from magnaprov.resolvers.rendering import RenderReport, render_devices
 from magnaprov.resolvers.search import like_pattern
 from magnaprov.resolvers.services import Services
 from magnaprov.resolvers.templates import may_choose_template
 from magnaprov.resolvers.text_input import check_text
+from magnaprov.templating import Equipment
 from magnaprov.tenancy import SecretBox, Viewer, hash_token
 
 __all__ = [
@@ -94,6 +97,8 @@ class DeviceFields:
     regenerate: bool = False
     # True: HTTP Digest on the device routes (credentials generated once); False: none.
     http_authentication: bool | None = None
+    # True: files only over HTTPS to the phone's factory certificate.
+    require_client_certificate: bool | None = None
 
 
 @dataclass(slots=True)
@@ -205,6 +210,10 @@ async def provision_device(
         existing = await _device_of(session, extension.id)
         values = _merged(existing, changes, problems)
         equipment = _check_fields(values, changes, existing, problems)
+        https_served = public_address(
+            await read_global_preferences(session), services.settings
+        ).https_served
+        _check_transport(values, changes, existing, equipment, https_served, problems)
         if values["mac"] is not None:
             await _check_mac_free(session, viewer, values["mac"], existing, problems)
         if changes.template is not None and changes.template.template_id is not None:
@@ -412,6 +421,7 @@ def _merged(existing: Device | None, changes: DeviceFields, problems: Problems) 
             "admin_password",
             "admin_password_confirmation",
             "http_authentication",
+            "require_client_certificate",
         }
     ]
     values: dict[str, Any] = {}
@@ -445,11 +455,6 @@ def _check_fields(
     )
     if values["update_interval"] is not None:
         rules.check_interval(values["update_interval"], problems)
-    if values["update_protocol"] is None and equipment is not None:
-        preferred = (
-            "HTTPS" if "HTTPS" in equipment.model.protocols else equipment.model.protocols[0]
-        )
-        values["update_protocol"] = UpdateProtocol(preferred)
     if values["update_protocol"] is not None:
         rules.check_protocol(values["update_protocol"], equipment, problems)
     if changes.password_generation is PasswordGeneration.MANUAL:
@@ -467,6 +472,41 @@ def _check_fields(
     if values["admin_username"] is not None:
         check_text("adminUsername", values["admin_username"], 64, problems, single_line=True)
     return equipment
+
+
+def _check_transport(
+    values: dict[str, Any],
+    changes: DeviceFields,
+    existing: Device | None,
+    equipment: Equipment | None,
+    https_served: bool,
+    problems: Problems,
+) -> None:
+    """Default the protocol to one this server serves; refuse a new choice of HTTPS without
+    TLS (a device already on HTTPS is flagged in its links, not broken)."""
+    if values["update_protocol"] is None and equipment is not None:
+        values["update_protocol"] = rules.default_protocol(equipment, https_served=https_served)
+    protocol = values["update_protocol"]
+    newly_https = protocol is UpdateProtocol.HTTPS and (
+        existing is None or existing.update_protocol is not UpdateProtocol.HTTPS
+    )
+    if newly_https and not https_served:
+        problems.add(
+            "updateProtocol",
+            ErrorCode.INVALID,
+            "This server serves no HTTPS: configure TLS (MAGNAPROV_TLS_CERT_FILE and "
+            "MAGNAPROV_TLS_KEY_FILE) or choose HTTP.",
+        )
+    required = changes.require_client_certificate
+    if required is None:
+        required = existing is not None and existing.require_client_certificate
+    values["require_client_certificate"] = required
+    if required and protocol is not UpdateProtocol.HTTPS:
+        problems.add(
+            "requireClientCertificate",
+            ErrorCode.INVALID,
+            "A client certificate is checked over HTTPS only: choose HTTPS as update protocol.",
+        )
 
 
 async def _check_mac_free(
@@ -535,6 +575,7 @@ def _apply(device: Device, values: dict[str, Any], changes: DeviceFields, tree_p
     device.application_version = (values["application_version"] or "").strip()
     device.mac = values["mac"]
     device.update_protocol = values["update_protocol"]
+    device.require_client_certificate = values["require_client_certificate"]
     for name, default in (
         ("use_mac_provisioning", False),
         ("generation_enabled", True),

@@ -15,7 +15,9 @@ from magnaprov.tenancy.hostnames import base_url_problem, host_problem, network_
 __all__ = [
     "TRANSPORTS",
     "PreferenceChanges",
+    "default_global_preferences",
     "load_global_preferences",
+    "read_global_preferences",
     "update_global_preferences",
 ]
 
@@ -48,13 +50,31 @@ async def load_global_preferences(session: AsyncSession) -> GlobalPreferences:
     return preferences
 
 
+async def read_global_preferences(session: AsyncSession) -> GlobalPreferences:
+    """The preferences row, or (for a read-only session) its defaults when none is stored."""
+    preferences = await session.get(GlobalPreferences, GLOBAL_PREFERENCES_ID)
+    return preferences if preferences is not None else default_global_preferences()
+
+
+def default_global_preferences() -> GlobalPreferences:
+    """A preferences object with every column's default, not added to any session."""
+    values = {
+        column.key: column.default.arg
+        for column in GlobalPreferences.__table__.columns
+        if column.default is not None and not callable(column.default.arg)
+    }
+    return GlobalPreferences(**values)
+
+
 def check_changes(changes: PreferenceChanges) -> Problems:
     """Every problem of the proposed values."""
     problems = Problems()
-    if changes.base_url is not None:
+    # An empty base URL or TFTP host: derived from where the server listens.
+    if changes.base_url:
         _report(problems, "baseUrl", base_url_problem(changes.base_url.strip()))
+    if changes.tftp_host:
+        _report(problems, "tftpHost", host_problem(changes.tftp_host.strip()))
     for field_name, value in (
-        ("tftpHost", changes.tftp_host),
         ("registrarHost", changes.registrar_host),
         ("ntpServer", changes.ntp_server),
     ):

@@ -36,6 +36,8 @@ from magnaprov.db.device import rendered_file_identity
 from magnaprov.db.file_changes import announce_changes
 from magnaprov.resolvers.device_links import device_url
 from magnaprov.resolvers.global_preferences import load_global_preferences
+from magnaprov.resolvers.public_address import PublicAddress, public_address
+from magnaprov.settings import get_settings
 from magnaprov.templating import (
     AccountInfo,
     Codec,
@@ -313,6 +315,7 @@ def render_input(
             device.admin_password, device.secret_identity("admin_password")
         )
     key = secrets.decrypt(device.key_secret, device.secret_identity("key"))
+    address = public_address(preferences, get_settings())
     return DeviceRenderInput(
         account=AccountInfo(name=row.owner.name, login=row.owner.login),
         organization=OrganizationInfo(name=row.organization.name, code=row.organization.code or ""),
@@ -339,17 +342,19 @@ def render_input(
             admin_password=admin_password,
             update_interval=device.update_interval,
             protocol=device.update_protocol.value,
-            provisioning_url=device_url(preferences.base_url, key, _scheme(device)),
-            tftp_host=preferences.tftp_host,
+            provisioning_url=_provisioning_url(device, address, key),
+            tftp_host=address.tftp_host,
         ),
         server=ServerInfo(time_zone=preferences.time_zone, ntp_server=preferences.ntp_server),
         sip=_sip_info(sip),
     )
 
 
-def _scheme(device: Device) -> str | None:
+def _provisioning_url(device: Device, address: PublicAddress, key: str) -> str:
     protocol = device.update_protocol
-    return None if protocol is UpdateProtocol.TFTP else protocol.value.lower()
+    # A TFTP phone's files still name its HTTP directory (some vendors fall back to it).
+    scheme = "http" if protocol is UpdateProtocol.TFTP else protocol.value.lower()
+    return device_url(address, key, scheme)
 
 
 def _sip_info(sip: SipPreferences | None) -> SipRenderInfo:

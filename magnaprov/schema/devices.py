@@ -22,12 +22,15 @@ from magnaprov.db import (
     UpdateProtocol,
 )
 from magnaprov.resolvers import Problems, devices
+from magnaprov.resolvers.configuration_check import protocol_problem
 from magnaprov.resolvers.device_access import device_access, device_access_level, mac_based_status
 from magnaprov.resolvers.device_links import provisioning_links
 from magnaprov.resolvers.errors import ErrorCode
 from magnaprov.resolvers.rendered_files import rendered_file_text
+from magnaprov.resolvers.public_address import public_address
 from magnaprov.resolvers.rendering import RenderReport
 from magnaprov.resolvers.templates import SERVER_DEFAULT
+from magnaprov.schema.configuration import ConfigurationWarning
 from magnaprov.schema.context import Info
 from magnaprov.schema.errors import UserError, user_errors
 from magnaprov.schema.node import Node, decode_id, encode_global_id, register_node_type
@@ -75,6 +78,9 @@ class ProvisioningLink:
     )
     protocol: UpdateProtocol = strawberry.field(description="Protocol of the URL.")
     url: str = strawberry.field(description="The URL itself.")
+    warning: ConfigurationWarning | None = strawberry.field(
+        description="Why this link cannot work as configured (and what to do); null when it can."
+    )
 
 
 @strawberry.type(description="Whether the shared root serves this device, and if not, why.")
@@ -165,6 +171,11 @@ class DeviceType(Node):
     )
     update_protocol: UpdateProtocol = strawberry.field(
         description="TFTP, HTTP or HTTPS.", metadata=column(Device.update_protocol)
+    )
+    require_client_certificate: bool = strawberry.field(
+        description="Files served over HTTPS only to the phone's factory certificate: one "
+        "chaining to its vendor's CA whose subject names its MAC.",
+        metadata=column(Device.require_client_certificate),
     )
     template_id: strawberry.ID = strawberry.field(
         description="The template used; the Server default has its own fixed ID.",
@@ -262,9 +273,17 @@ class DeviceType(Node):
         if equipment is None or key is None:
             return []
         in_force = mac_based_status(self.row, preferences.allow_mac_provisioning).in_force
+        address = public_address(preferences, info.context.services.settings)
+        problem = protocol_problem(self.row.update_protocol, address, preferences)
+        warning = None if problem is None else ConfigurationWarning.of(problem)
         return [
-            ProvisioningLink(kind=link.kind, protocol=UpdateProtocol(link.protocol), url=link.url)
-            for link in provisioning_links(self.row, key, equipment, preferences, in_force)
+            ProvisioningLink(
+                kind=link.kind,
+                protocol=UpdateProtocol(link.protocol),
+                url=link.url,
+                warning=warning,
+            )
+            for link in provisioning_links(self.row, key, equipment, address, in_force)
         ]
 
     @strawberry.field(description="The rendered files; contents only for viewers who may modify.")
@@ -524,6 +543,13 @@ class DeviceMutations:
                 "removes them; omitted leaves it as it is."
             ),
         ] = None,
+        require_client_certificate: Annotated[
+            bool | None,
+            strawberry.argument(
+                description="Serve this device's files only over HTTPS to its factory "
+                "certificate (needs updateProtocol HTTPS); omitted leaves it as it is."
+            ),
+        ] = None,
     ) -> ProvisionDevicePayload:
         ctx = info.context
         viewer = ctx.require_viewer()
@@ -563,6 +589,7 @@ class DeviceMutations:
             template=template,
             regenerate=regenerate,
             http_authentication=http_authentication,
+            require_client_certificate=require_client_certificate,
         )
         result = await devices.provision_device(
             ctx.db, ctx.services, viewer, ctx.client_address, row_id, fields

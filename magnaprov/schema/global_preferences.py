@@ -10,13 +10,17 @@ from sqlalchemy import select
 from magnaprov.db import AuditEntry as AuditRow
 from magnaprov.db import Device, GlobalPreferences
 from magnaprov.resolvers import audit
+from magnaprov.resolvers.configuration_check import configuration_findings
 from magnaprov.resolvers.global_preferences import PreferenceChanges, update_global_preferences
+from magnaprov.resolvers.public_address import LEGACY_BASE_URL, LEGACY_TFTP_HOST
 from magnaprov.resolvers.rendering import render_devices
+from magnaprov.schema.configuration import ConfigurationWarning
 from magnaprov.schema.context import Info
 from magnaprov.schema.devices import RegenerationSummary
 from magnaprov.schema.errors import UserError, user_errors
 from magnaprov.schema.pagination import Connection, connection_from_page
 from magnaprov.schema.permissions import IsAuthenticated
+from magnaprov.settings import Settings
 
 __all__ = ["GlobalPreferencesMutations", "GlobalPreferencesQueries"]
 
@@ -28,8 +32,13 @@ class GlobalPreferencesType:
     allow_mac_based_provisioning: bool = strawberry.field(
         description='"Allow MAC based provisioning on HTTP(S)": serve the shared root /prov/.'
     )
-    base_url: str = strawberry.field(description="Public base URL of the device routes.")
-    tftp_host: str = strawberry.field(description="Host phones reach the TFTP server at.")
+    base_url: str = strawberry.field(
+        description="Public base URL of the device routes; empty: derived from the address and "
+        "port the server listens on."
+    )
+    tftp_host: str = strawberry.field(
+        description="Host phones reach the TFTP server at; empty: where TFTP listens."
+    )
     registrar_host: str = strawberry.field(description="SIP registrar phones register with.")
     registrar_port: int = strawberry.field(description="SIP registrar port.")
     registrar_transport: str = strawberry.field(description="UDP, TCP or TLS.")
@@ -40,14 +49,17 @@ class GlobalPreferencesType:
         description="Client networks TFTP answers; required while TFTP is on (empty: nobody)."
     )
     updated_at: datetime = strawberry.field(description="Last change.")
+    warnings: list[ConfigurationWarning] = strawberry.field(
+        description="Placeholders and settings with which phones cannot be provisioned."
+    )
 
     @classmethod
-    def of(cls, row: GlobalPreferences) -> GlobalPreferencesType:
-        """The GraphQL form of the preferences row."""
+    def of(cls, row: GlobalPreferences, settings: Settings) -> GlobalPreferencesType:
+        """The GraphQL form of the preferences row, with the configuration's warnings."""
         return cls(
             allow_mac_based_provisioning=row.allow_mac_provisioning,
-            base_url=row.base_url,
-            tftp_host=row.tftp_host,
+            base_url=_chosen(row.base_url, LEGACY_BASE_URL),
+            tftp_host=_chosen(row.tftp_host, LEGACY_TFTP_HOST),
             registrar_host=row.registrar_host,
             registrar_port=row.registrar_port,
             registrar_transport=row.registrar_transport,
@@ -56,7 +68,12 @@ class GlobalPreferencesType:
             tftp_enabled=row.tftp_enabled,
             tftp_allowed_networks=[n for n in row.tftp_allowed_networks.split(",") if n],
             updated_at=row.updated_at,
+            warnings=[ConfigurationWarning.of(f) for f in configuration_findings(row, settings)],
         )
+
+
+def _chosen(value: str, legacy_default: str) -> str:
+    return "" if value == legacy_default else value
 
 
 @strawberry.type(description="One recorded change to a device or template.")
@@ -90,7 +107,8 @@ class GlobalPreferencesQueries:
     async def global_preferences(self, info: Info) -> GlobalPreferencesType | None:
         if not info.context.require_viewer().is_admin:
             return None
-        return GlobalPreferencesType.of(await info.context.loaders.global_preferences())
+        preferences = await info.context.loaders.global_preferences()
+        return GlobalPreferencesType.of(preferences, info.context.services.settings)
 
     @strawberry.field(
         description="The audit log, oldest first; empty for anyone but the admin.",
@@ -174,7 +192,7 @@ class GlobalPreferencesMutations:
             )
             await session.commit()
         return UpdateGlobalPreferencesPayload(
-            global_preferences=GlobalPreferencesType.of(row),
+            global_preferences=GlobalPreferencesType.of(row, ctx.services.settings),
             regeneration=RegenerationSummary.of(report),
             user_errors=[],
         )

@@ -30,6 +30,7 @@ from magnaprov.serve.miss_guard import MissGuardSettings, create_miss_guard
 from magnaprov.serve.request_limits import GraphQLRequestLimits
 from magnaprov.serve.tftp_service import TftpService
 from magnaprov.settings import Settings, get_settings
+from magnaprov.tenancy.device_certificates import VendorAuthorities
 
 __all__ = ["MagnaprovApp", "create_app", "create_served_app", "create_worker_app"]
 
@@ -98,6 +99,7 @@ def create_app(
         digest_authenticator(services.secrets),
         ban_seconds=settings.miss_ban_seconds,
         access_log=access_log,
+        authorities=VendorAuthorities.load(settings.device_ca_dir),
     )
     tftp_service = (
         TftpService.from_settings(settings, engine, store, contacts, access_log) if tftp else None

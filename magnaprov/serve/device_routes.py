@@ -15,9 +15,11 @@ Order of the checks, so that nothing is learnt before it should be:
    keys of the wrong shape get the 404;
 4. no device (unknown key, generation disabled, MAC-based provisioning not in force, unknown
    MAC) gets the 404;
-5. a device with HTTP Digest credentials gets 401 with a challenge until the request carries a
+5. a device that requires its factory certificate gets the 404 unless the request came over TLS
+   with a client certificate of its vendor's CA naming its MAC (`tenancy.device_certificates`);
+6. a device with HTTP Digest credentials gets 401 with a challenge until the request carries a
    valid, fresh `Authorization` (a replayed one is refused);
-6. PUT (Polycom logs and overrides, plain names only) gets 204 once a body of at most 1 MiB is
+7. PUT (Polycom logs and overrides, plain names only) gets 204 once a body of at most 1 MiB is
    read and dropped, 413 above; GET and HEAD of a name the device has no file for get the 404.
 
 Every 404 is the same `_NOT_FOUND` bytes, whatever the cause; 400s, 404s and refused digest
@@ -44,9 +46,11 @@ from magnaprov.serve.digest import DigestAuthenticator, DigestResult
 from magnaprov.serve.file_store import FileStore, ServedDevice, ServedFile, StoreUnavailable
 from magnaprov.serve.metrics import ServeMetrics
 from magnaprov.serve.miss_guard import MissGuard
+from magnaprov.serve.tls import client_certificate
 from magnaprov.serve.user_agents import mac_from_text, parse_user_agent
 from magnaprov.templating import Catalog, load_catalog
 from magnaprov.tenancy import SecretBox
+from magnaprov.tenancy.device_certificates import VendorAuthorities, certificate_admits
 
 __all__ = [
     "DEVICE_PREFIX",
@@ -136,8 +140,10 @@ class DeviceRoutes:
         ban_seconds: float,
         access_log: AccessLog,
         catalog: Catalog | None = None,
+        authorities: VendorAuthorities | None = None,
     ) -> None:
         self._store, self._guard, self._contacts = store, guard, contacts
+        self._authorities = authorities or VendorAuthorities()
         self._access_log = access_log
         self._metrics, self._authenticator = metrics, authenticator
         self._catalog = catalog or load_catalog()
@@ -188,6 +194,8 @@ class DeviceRoutes:
         device = await self._device(request, target.name)
         if device is None:
             return await self._miss(request, _NOT_FOUND)
+        if device.requires_certificate and not self._has_factory_certificate(request, device):
+            return await self._miss(request, _NOT_FOUND)
         request.device_id = device.id
         refusal = await self._authenticate(request, device)
         if refusal is not None:
@@ -219,6 +227,12 @@ class DeviceRoutes:
             return None
         device = await self._store.by_mac(mac)
         return device if device is not None and device.mac_based else None
+
+    def _has_factory_certificate(self, request: _Request, device: ServedDevice) -> bool:
+        over_tls, certificate = client_certificate(request.scope)
+        return over_tls and certificate_admits(
+            certificate, device.manufacturer, device.mac, self._authorities
+        )
 
     async def _authenticate(self, request: _Request, device: ServedDevice) -> _Reply | None:
         if device.digest is None:
@@ -289,13 +303,13 @@ class _Request:
         client = scope.get("client")
         self.client: str = client[0] if client else "-"
         self._headers: list[tuple[bytes, bytes]] = scope["headers"]
-        self._scope = scope
+        self.scope = scope
         self._query: bytes = scope.get("query_string", b"")
 
     @property
     def uri(self) -> str:
         """The request target as sent (HTTP Digest signs it)."""
-        raw = _raw_path(self._scope)
+        raw = _raw_path(self.scope)
         return (raw + b"?" + self._query if self._query else raw).decode("latin-1")
 
     def query_mac(self) -> str | None:

@@ -159,12 +159,14 @@ class ServedDevice:
     id: int
     mac: str
     key_hash: str
+    manufacturer: str
     protocol: UpdateProtocol
     generation_enabled: bool
     mac_based: bool
     uses_server_default: bool
     digest: DigestCredentials | None
     files: Mapping[str, ServedFile]
+    requires_certificate: bool = False  # served over HTTPS to its factory certificate only
 
     @property
     def size(self) -> int:
@@ -498,11 +500,13 @@ class FileStore:
             id=first.id,
             mac=first.mac,
             key_hash=first.key_hash,
+            manufacturer=first.manufacturer,
             protocol=first.update_protocol,
             generation_enabled=first.generation_enabled,
             mac_based=mac_based_status(first, allow_mac).in_force,
             uses_server_default=first.template_id is None,
             digest=digest,
+            requires_certificate=first.require_client_certificate,
             files={
                 row.name_key: ServedFile.of(
                     row.name,
@@ -583,6 +587,7 @@ _DEVICE_FILES = select(
     Device.firmware,
     Device.digest_username,
     Device.digest_password,
+    Device.require_client_certificate,
     RenderedFile.name,
     RenderedFile.name_key,
     RenderedFile.content,

@@ -226,6 +226,7 @@ def _served_over_tftp(device: ServedDevice | None) -> TypeGuard[ServedDevice]:
         and device.generation_enabled
         and device.protocol is UpdateProtocol.TFTP
         and device.digest is None
+        and not device.requires_certificate  # its certificate cannot come over TFTP
     )
 
 
