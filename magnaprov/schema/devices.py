@@ -26,8 +26,8 @@ from magnaprov.resolvers.configuration_check import protocol_problem
 from magnaprov.resolvers.device_access import device_access, device_access_level, mac_based_status
 from magnaprov.resolvers.device_links import provisioning_links
 from magnaprov.resolvers.errors import ErrorCode
-from magnaprov.resolvers.rendered_files import rendered_file_text
 from magnaprov.resolvers.public_address import public_address
+from magnaprov.resolvers.rendered_files import rendered_file_text
 from magnaprov.resolvers.rendering import RenderReport
 from magnaprov.resolvers.templates import SERVER_DEFAULT
 from magnaprov.schema.configuration import ConfigurationWarning
