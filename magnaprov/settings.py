@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(default=12, ge=2)
     graphql_max_tokens: int = Field(default=4000, ge=100)
     graphql_max_aliases: int = Field(default=30, ge=1)
+    # Estimated fields of one answer (page sizes multiplied along nesting; see schema/query_cost).
+    # A page of 1,000 devices with a few dozen fields each costs some 30,000-50,000.
+    graphql_max_cost: int = Field(default=100_000, ge=100)
     # POST /graphql bodies above this are refused (413) before they are parsed.
     graphql_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     graphql_introspection: bool = True
