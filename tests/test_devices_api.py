@@ -445,7 +445,9 @@ async def test_device_changes_are_audited_without_secrets(gql, tree, phones):
     assert entry["action"] == "device.create"
     assert entry["clientAddress"] == "203.0.113.7"
     assert "Adm1n-Pw" not in str(log)
-    hidden = await gql("query { auditLog { nodes { action } } }", token=tree["o1"].token)
+    own = await gql("query { auditLog { nodes { action } } }", token=tree["o1"].token)
+    assert own["data"]["auditLog"]["nodes"] == [{"action": "device.create"}]
+    hidden = await gql("query { auditLog { nodes { action } } }", token=tree["o3"].token)
     assert hidden["data"]["auditLog"]["nodes"] == []
 
 

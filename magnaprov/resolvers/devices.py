@@ -245,6 +245,7 @@ async def provision_device(
                 "fields": ",".join(sorted(_changed_names(changes))),
                 "extension": extension.full_number,
             },
+            subject_path=device.tree_path,
         )
         try:
             await session.commit()
@@ -275,6 +276,7 @@ async def unprovision_device(
             "device",
             device.id,
             {"extension": extension.full_number, "mac": device.mac},
+            subject_path=device.tree_path,
         )
         await session.commit()
     return problems
@@ -296,7 +298,15 @@ async def rotate_device_key(
         set_device_key(device, services.secrets, new_device_key())
         device.updated_at = utcnow()
         await render_devices(session, services.secrets, [device.id])
-        await record(session, viewer, client_address, "device.rotate_key", "device", device.id)
+        await record(
+            session,
+            viewer,
+            client_address,
+            "device.rotate_key",
+            "device",
+            device.id,
+            subject_path=device.tree_path,
+        )
         await session.commit()
     return device, problems
 

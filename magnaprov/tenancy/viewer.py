@@ -25,6 +25,12 @@ class Viewer:
         """Whether the viewer is the root of the tree."""
         return self.role is Role.ADMIN
 
+    @property
+    def reads_whole_audit(self) -> bool:
+        """Whether the viewer reads what an audit entry says of the other side of a conflict
+        between tenants (who holds a MAC, who tried to claim it): the admin alone."""
+        return self.is_admin
+
     def sees(self, path: str) -> bool:
         """Whether the account at `path` is the viewer or one of its descendants."""
         return is_within(path, self.tree_path)
