@@ -26,6 +26,7 @@ class ErrorCode(enum.StrEnum):
     HAS_CHILDREN = "HAS_CHILDREN"
     LIMIT_REACHED = "LIMIT_REACHED"
     DUPLICATE_MAC = "DUPLICATE_MAC"
+    THROTTLED = "THROTTLED"
 
 
 @dataclass(frozen=True, slots=True)
