@@ -28,6 +28,12 @@ from magnaprov.resolvers.database import RequestDatabase
 from magnaprov.resolvers.device_access import device_access, visible_devices_filter
 from magnaprov.resolvers.errors import ErrorCode, Problems
 from magnaprov.resolvers.extensions import get_extension
+from magnaprov.resolvers.mac_conflicts import (
+    MacClaim,
+    MacHolder,
+    may_check_mac,
+    record_mac_conflict,
+)
 from magnaprov.resolvers.pagination import Page, paginate
 from magnaprov.resolvers.rendering import RenderReport, render_devices
 from magnaprov.resolvers.search import like_pattern
@@ -204,10 +210,17 @@ async def provision_device(
         existing = await _device_of(session, extension.id)
         values = _merged(existing, changes, problems)
         equipment = _check_fields(values, changes, existing, problems)
-        if values["mac"] is not None:
-            await _check_mac_free(session, viewer, values["mac"], existing, problems)
+        holder = None
+        new_mac = values["mac"] if values["mac"] != (existing and existing.mac) else None
+        if new_mac is not None and await may_check_mac(services, viewer, problems):
+            holder = await _mac_holder(session, new_mac, existing)
+            if holder is not None:
+                _duplicate_mac(problems, viewer, holder.extension_number)
         if changes.template is not None and changes.template.template_id is not None:
             await _check_template(session, viewer, changes.template.template_id, values, problems)
+    if holder is not None and new_mac is not None:
+        claim = MacClaim(new_mac, extension.id, extension.full_number, extension.tree_path)
+        await record_mac_conflict(db, services, viewer, client_address, claim, holder)
     if problems or equipment is None:
         return ProvisionResult(None, problems)
     admin_password = _admin_password(existing, changes)
@@ -474,19 +487,17 @@ def _check_fields(
     return equipment
 
 
-async def _check_mac_free(
-    session: AsyncSession, viewer: Viewer, mac: str, existing: Device | None, problems: Problems
-) -> None:
+async def _mac_holder(session: AsyncSession, mac: str, existing: Device | None) -> MacHolder | None:
+    """The other device that has `mac`, in any tenant."""
     other = (
         await session.execute(
-            select(Device.id, Extension.full_number)
+            select(Device.id, Extension.full_number, Device.tree_path)
             .join(Extension, Extension.id == Device.extension_id)
             .where(Device.mac == mac, Device.id != (existing.id if existing else -1))
             .execution_options(**UNSCOPED)  # uniqueness spans every tenant
         )
     ).one_or_none()
-    if other is not None:
-        _duplicate_mac(problems, viewer, other.full_number)
+    return None if other is None else MacHolder(*other)
 
 
 def _duplicate_mac(problems: Problems, viewer: Viewer, other_number: str | None) -> Problems:

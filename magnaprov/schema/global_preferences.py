@@ -122,7 +122,7 @@ class GlobalPreferencesQueries:
                 first=first,
                 after=after,
             )
-        whole = viewer.reads_whole_audit
+        whole = viewer.spans_tenants
         return connection_from_page(page, lambda row: _entry(row, whole), lambda row: row.id)
 
 
