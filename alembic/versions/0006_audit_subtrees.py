@@ -21,7 +21,7 @@ down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_SUBJECT_TABLES = {"device": "device", "template": "provisioning_template"}
+_SUBJECT_TABLES = {"device": "device", "provisioning_template": "provisioning_template"}
 
 
 def upgrade() -> None:

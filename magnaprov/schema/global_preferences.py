@@ -70,7 +70,9 @@ class AuditEntry:
     )
     client_address: str | None = strawberry.field(description="From which address.")
     action: str = strawberry.field(description="What, e.g. device.update or login.failed.")
-    object_type: str = strawberry.field(description="device, template, preferences or account.")
+    object_type: str = strawberry.field(
+        description="device, provisioning_template, extension, account or preferences."
+    )
     object_id: str | None = strawberry.field(description="Row id of the object.")
     details: str = strawberry.field(
         description="JSON of changed field names and non-secret values."
