@@ -32,11 +32,27 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=65536, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)
     # Hashing is CPU- and memory-heavy: cap how many run at once so logins cannot starve the server.
+    # One client address holds at most half of them (at least one) at a time.
     password_hash_concurrency: int = Field(default=2, ge=1)
+    # Login attempts (right or wrong, known name or not) allowed within the window, per login
+    # name and per client address; more are refused before any hashing. In Redis when
+    # `redis_url` is set, so every worker counts together.
+    login_attempts_per_login: int = Field(default=10, ge=1)
+    login_attempts_per_address: int = Field(default=100, ge=1)
+    login_window_seconds: int = Field(default=300, ge=1)
+    # provisionDevice: an account that meets this many MACs already used elsewhere within the
+    # window is refused further MAC checks until it passes (probing other tenants' phones).
+    mac_conflicts_per_account: int = Field(default=5, ge=1)
+    mac_conflict_window_seconds: int = Field(default=3600, ge=1)
+    # Prefix of the keys the login and MAC-conflict counters keep in Redis.
+    rate_limit_key_prefix: str = "magnaprov:limits"
 
     graphql_max_depth: int = Field(default=12, ge=2)
     graphql_max_tokens: int = Field(default=4000, ge=100)
     graphql_max_aliases: int = Field(default=30, ge=1)
+    # Estimated fields of one answer (page sizes multiplied along nesting; see schema/query_cost).
+    # A page of 1,000 devices with a few dozen fields each costs some 30,000-50,000.
+    graphql_max_cost: int = Field(default=100_000, ge=100)
     # POST /graphql bodies above this are refused (413) before they are parsed.
     graphql_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     graphql_introspection: bool = True

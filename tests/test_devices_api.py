@@ -437,7 +437,7 @@ async def test_device_changes_are_audited_without_secrets(gql, tree, phones):
         adminPasswordConfirmation="Adm1n-Pw",
     )
     log = await gql(
-        "query { auditLog { nodes { actorLogin clientAddress action objectType details } } }",
+        'query { auditLog(objectType: "device") { nodes { actorLogin clientAddress action objectType details } } }',
         token=tree["admin"].token,
     )
     [entry] = log["data"]["auditLog"]["nodes"]
@@ -445,7 +445,10 @@ async def test_device_changes_are_audited_without_secrets(gql, tree, phones):
     assert entry["action"] == "device.create"
     assert entry["clientAddress"] == "203.0.113.7"
     assert "Adm1n-Pw" not in str(log)
-    hidden = await gql("query { auditLog { nodes { action } } }", token=tree["o1"].token)
+    devices_only = 'query { auditLog(objectType: "device") { nodes { action } } }'
+    own = await gql(devices_only, token=tree["o1"].token)
+    assert own["data"]["auditLog"]["nodes"] == [{"action": "device.create"}]
+    hidden = await gql(devices_only, token=tree["o3"].token)
     assert hidden["data"]["auditLog"]["nodes"] == []
 
 

@@ -554,7 +554,8 @@ async def test_template_changes_are_audited_without_the_source(gql, tree, sessio
     await gql(DELETE_FILE, {"template": template_id, **DEVICE_FILE}, token=tree["o1"].token)
     await gql(DELETE, {"id": template_id}, token=tree["o1"].token)
     async with session_factory() as session:
-        entries = list(await session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+        templates = select(AuditEntry).where(AuditEntry.object_type == "provisioning_template")
+        entries = list(await session.scalars(templates.order_by(AuditEntry.id)))
     assert [entry.action for entry in entries] == [
         "template.create",
         "template.file.set",

@@ -1,7 +1,7 @@
 """devices may require their factory client certificate
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0006
 
 Existing devices keep being served as before (the column is false for them).
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from magnaprov.db import UNSCOPED, AccessToken, Account, Role, TokenKind, utcnow
+from magnaprov.resolvers.audit import Actor, add_entry
 from magnaprov.resolvers.database import RequestDatabase
 from magnaprov.resolvers.errors import ErrorCode, Problems
 from magnaprov.resolvers.services import Services
@@ -37,6 +38,9 @@ __all__ = [
 MAX_TOKEN_NAME = 100
 MAX_API_TOKEN_DAYS = 3650
 _BAD_CREDENTIALS = "Invalid login or password."
+_THROTTLED = "Too many login attempts; wait a few minutes and try again."
+# Logins are at most 64 characters: an audited attempt keeps no more of what was typed.
+MAX_AUDITED_LOGIN = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,13 +115,60 @@ async def authenticate(session: AsyncSession, token: str | None) -> Viewer | Non
 
 
 async def login(
-    db: RequestDatabase, services: Services, login_name: str, password: str
+    db: RequestDatabase,
+    services: Services,
+    login_name: str,
+    password: str,
+    client_address: str | None = None,
 ) -> tuple[IssuedToken | None, Problems]:
     """A session token for valid credentials; the same answer for a wrong login or password.
 
-    The hash is checked outside any transaction so a slow argon2 never holds a write lock.
+    Throttled attempts (see `LoginThrottle`, `HasherShares`) are refused before any hashing,
+    with one answer whether the login exists or not. Failed and successful attempts are
+    audited (the name and address, never the password). The hash is checked outside any
+    transaction so a slow argon2 never holds a write lock.
     """
     problems = Problems()
+    if not await services.login_throttle.admit(login_name, client_address):
+        problems.add(None, ErrorCode.THROTTLED, _THROTTLED)
+        return None, problems
+    async with services.hasher_shares.claim(client_address) as may_hash:
+        if not may_hash:
+            problems.add(None, ErrorCode.THROTTLED, _THROTTLED)
+            return None, problems
+        account, new_hash = await _check_password(db, services, login_name, password)
+    attempt = _Attempt(login_name, client_address, account)
+    if account is None or new_hash is None:
+        await _record_attempt(db, attempt, succeeded=False)
+        problems.add(None, ErrorCode.INVALID_CREDENTIALS, _BAD_CREDENTIALS)
+        return None, problems
+    await services.login_throttle.succeeded(login_name)
+    ttl = timedelta(hours=services.settings.session_ttl_hours)
+    async with db.writing() as session:
+        if new_hash != account.password_hash:
+            await session.execute(
+                update(Account)
+                .where(Account.id == account.id, Account.password_hash == account.password_hash)
+                .values(password_hash=new_hash)
+            )
+        issued = _issue(session, account.id, TokenKind.SESSION, None, utcnow() + ttl)
+        _add_attempt_entry(session, attempt, succeeded=True)
+        await session.commit()
+    return issued, problems
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    login_name: str
+    client_address: str | None
+    account: Account | None
+
+
+async def _check_password(
+    db: RequestDatabase, services: Services, login_name: str, password: str
+) -> tuple[Account | None, str | None]:
+    """The account of `login_name` (or None) and, when `password` is right, the hash to keep
+    (a new one when the parameters changed), else None."""
     async with db.reading() as session:
         account = (
             await session.scalars(
@@ -129,23 +180,41 @@ async def login(
     hasher = services.hasher
     if account is None:
         await hasher.spend_equal_time(password)
-        problems.add(None, ErrorCode.INVALID_CREDENTIALS, _BAD_CREDENTIALS)
-        return None, problems
+        return None, None
     if not await hasher.verify(account.password_hash, password):
-        problems.add(None, ErrorCode.INVALID_CREDENTIALS, _BAD_CREDENTIALS)
-        return None, problems
-    new_hash = await hasher.hash(password) if hasher.needs_rehash(account.password_hash) else None
-    ttl = timedelta(hours=services.settings.session_ttl_hours)
+        return account, None
+    if hasher.needs_rehash(account.password_hash):
+        return account, await hasher.hash(password)
+    return account, account.password_hash
+
+
+async def _record_attempt(db: RequestDatabase, attempt: _Attempt, *, succeeded: bool) -> None:
     async with db.writing() as session:
-        if new_hash is not None:
-            await session.execute(
-                update(Account)
-                .where(Account.id == account.id, Account.password_hash == account.password_hash)
-                .values(password_hash=new_hash)
-            )
-        issued = _issue(session, account.id, TokenKind.SESSION, None, utcnow() + ttl)
+        _add_attempt_entry(session, attempt, succeeded=succeeded)
         await session.commit()
-    return issued, problems
+
+
+def _add_attempt_entry(session: AsyncSession, attempt: _Attempt, *, succeeded: bool) -> None:
+    """The audit entry of a login attempt: read by the account's subtree (itself and those
+    above it), and only by the admin for a name no account has."""
+    typed = attempt.login_name.strip()[:MAX_AUDITED_LOGIN]
+    account = attempt.account
+    actor = (
+        Actor(account.id, account.login, account.tree_path)
+        if succeeded and account is not None
+        else Actor(None, typed, None)
+    )
+    subject = (
+        ("account", None, None) if account is None else ("account", account.id, account.tree_path)
+    )
+    add_entry(
+        session,
+        actor,
+        attempt.client_address,
+        "login.succeeded" if succeeded else "login.failed",
+        subject,
+        {"login": typed},
+    )
 
 
 async def logout(session: AsyncSession, viewer: Viewer) -> None:

@@ -30,6 +30,12 @@ from magnaprov.resolvers.device_values import check_device_values
 from magnaprov.resolvers.errors import ErrorCode, Problems
 from magnaprov.resolvers.extensions import get_extension
 from magnaprov.resolvers.global_preferences import read_global_preferences
+from magnaprov.resolvers.mac_conflicts import (
+    MacClaim,
+    MacHolder,
+    may_check_mac,
+    record_mac_conflict,
+)
 from magnaprov.resolvers.pagination import Page, paginate
 from magnaprov.resolvers.public_address import public_address
 from magnaprov.resolvers.rendering import RenderReport, render_devices
@@ -214,14 +220,21 @@ async def provision_device(
             await read_global_preferences(session), services.settings
         ).https_served
         _check_transport(values, changes, existing, equipment, https_served, problems)
-        if values["mac"] is not None:
-            await _check_mac_free(session, viewer, values["mac"], existing, problems)
+        holder = None
+        new_mac = values["mac"] if values["mac"] != (existing and existing.mac) else None
+        if new_mac is not None and await may_check_mac(services, viewer, problems):
+            holder = await _mac_holder(session, new_mac, existing)
+            if holder is not None:
+                _duplicate_mac(problems, viewer, holder.extension_number)
         if changes.template is not None and changes.template.template_id is not None:
             await _check_template(session, viewer, changes.template.template_id, values, problems)
         if equipment is not None:
             await check_device_values(
                 session, services.secrets, extension, existing, equipment, values, changes, problems
             )
+    if holder is not None and new_mac is not None:
+        claim = MacClaim(new_mac, extension.id, extension.full_number, extension.tree_path)
+        await record_mac_conflict(db, services, viewer, client_address, claim, holder)
     if problems or equipment is None:
         return ProvisionResult(None, problems)
     admin_password = _admin_password(existing, changes)
@@ -259,6 +272,7 @@ async def provision_device(
                 "fields": ",".join(sorted(_changed_names(changes))),
                 "extension": extension.full_number,
             },
+            subject_path=device.tree_path,
         )
         try:
             await session.commit()
@@ -289,6 +303,7 @@ async def unprovision_device(
             "device",
             device.id,
             {"extension": extension.full_number, "mac": device.mac},
+            subject_path=device.tree_path,
         )
         await session.commit()
     return problems
@@ -310,7 +325,15 @@ async def rotate_device_key(
         set_device_key(device, services.secrets, new_device_key())
         device.updated_at = utcnow()
         await render_devices(session, services.secrets, [device.id])
-        await record(session, viewer, client_address, "device.rotate_key", "device", device.id)
+        await record(
+            session,
+            viewer,
+            client_address,
+            "device.rotate_key",
+            "device",
+            device.id,
+            subject_path=device.tree_path,
+        )
         await session.commit()
     return device, problems
 
@@ -509,19 +532,17 @@ def _check_transport(
         )
 
 
-async def _check_mac_free(
-    session: AsyncSession, viewer: Viewer, mac: str, existing: Device | None, problems: Problems
-) -> None:
+async def _mac_holder(session: AsyncSession, mac: str, existing: Device | None) -> MacHolder | None:
+    """The other device that has `mac`, in any tenant."""
     other = (
         await session.execute(
-            select(Device.id, Extension.full_number)
+            select(Device.id, Extension.full_number, Device.tree_path)
             .join(Extension, Extension.id == Device.extension_id)
             .where(Device.mac == mac, Device.id != (existing.id if existing else -1))
             .execution_options(**UNSCOPED)  # uniqueness spans every tenant
         )
     ).one_or_none()
-    if other is not None:
-        _duplicate_mac(problems, viewer, other.full_number)
+    return None if other is None else MacHolder(*other)
 
 
 def _duplicate_mac(problems: Problems, viewer: Viewer, other_number: str | None) -> Problems:

@@ -27,6 +27,7 @@ class ErrorCode(enum.StrEnum):
     LIMIT_REACHED = "LIMIT_REACHED"
     DUPLICATE_MAC = "DUPLICATE_MAC"
     UNSUPPORTED_CHARACTER = "UNSUPPORTED_CHARACTER"  # the phone's files cannot carry it
+    THROTTLED = "THROTTLED"
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,12 +50,17 @@ def decode_cursor(cursor: str) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
-    """One page of rows, and how to count them all if the client asks."""
+    """One page of rows, and how to count them all if the client asks.
+
+    `start_after` is the row id the page began after (0: the start), the place an empty page
+    that still has rows after it (`first: 0`) resumes from.
+    """
 
     rows: list[T]
     has_next_page: bool
     has_previous_page: bool
     count_statement: Select[Any]
+    start_after: int = 0
 
 
 async def count_all(session: AsyncSession, count_statement: Select[Any]) -> int:
@@ -83,8 +88,9 @@ async def paginate(
     count_statement = statement.with_only_columns(
         func.count(key), maintain_column_froms=True
     ).order_by(None)
+    start_after = 0 if after is None else decode_cursor(after)
     if after is not None:
-        statement = statement.where(key > decode_cursor(after))
+        statement = statement.where(key > start_after)
     statement = statement.order_by(key).limit(size + 1)
     rows: list[Any]
     if tuples:
@@ -92,4 +98,4 @@ async def paginate(
         rows = list((await connection.execute(tree_scoped(session.sync_session, statement))).all())
     else:
         rows = list((await session.scalars(statement)).all())
-    return Page(rows[:size], len(rows) > size, after is not None, count_statement)
+    return Page(rows[:size], len(rows) > size, after is not None, count_statement, start_after)

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from magnaprov.settings import Settings
 from magnaprov.tenancy.key_file import open_secret_box
-from magnaprov.tenancy.passwords import PasswordHasher
+from magnaprov.tenancy.login_throttle import LoginLimits, LoginThrottle
+from magnaprov.tenancy.passwords import HasherShares, PasswordHasher
+from magnaprov.tenancy.rate_limits import AttemptCounter, RateLimitStorage, WindowLimit
 from magnaprov.tenancy.secrets import SecretBox
 
 __all__ = ["Services", "secret_box_for"]
@@ -19,6 +21,11 @@ class Services:
     settings: Settings
     hasher: PasswordHasher
     secrets: SecretBox
+    rate_limits: RateLimitStorage
+    login_throttle: LoginThrottle
+    hasher_shares: HasherShares
+    # Duplicate-MAC conflicts met per account (see `resolvers.mac_conflicts`).
+    mac_conflicts: AttemptCounter
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
@@ -30,7 +37,28 @@ class Services:
             concurrency=settings.password_hash_concurrency,
         )
         secrets = secret_box_for(settings)
-        return cls(settings=settings, hasher=hasher, secrets=secrets)
+        rate_limits = RateLimitStorage(settings.redis_url, settings.rate_limit_key_prefix)
+        login_limits = LoginLimits(
+            settings.login_attempts_per_login,
+            settings.login_attempts_per_address,
+            settings.login_window_seconds,
+        )
+        mac_limit = WindowLimit(
+            settings.mac_conflicts_per_account, settings.mac_conflict_window_seconds
+        )
+        return cls(
+            settings=settings,
+            hasher=hasher,
+            secrets=secrets,
+            rate_limits=rate_limits,
+            login_throttle=LoginThrottle(rate_limits, login_limits),
+            hasher_shares=HasherShares(settings.password_hash_concurrency),
+            mac_conflicts=rate_limits.counter("mac-conflict", mac_limit),
+        )
+
+    async def close(self) -> None:
+        """Release what the services hold open (the rate limits' Redis connections)."""
+        await self.rate_limits.close()
 
 
 def secret_box_for(settings: Settings, *, create: bool = True) -> SecretBox:

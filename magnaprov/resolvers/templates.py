@@ -261,6 +261,7 @@ async def create_template(
             _OBJECT_TYPE,
             template.id,
             {"name": name, "owner_id": owner.id},
+            subject_path=template.tree_path,
         )
         await session.commit()
     return template, problems
@@ -302,6 +303,7 @@ async def update_template(
             _OBJECT_TYPE,
             template.id,
             {"name": template.name, "fields": ",".join(changed)},
+            subject_path=template.tree_path,
         )
         await session.commit()
     return template, problems
@@ -328,6 +330,7 @@ async def delete_template(
             _OBJECT_TYPE,
             template.id,
             {"name": template.name},
+            subject_path=template.tree_path,
         )
         try:
             # The database cascades to the template's files.
@@ -720,6 +723,7 @@ async def _record_file(
             "equipment": f"{key.manufacturer}/{key.model}/{key.firmware}",
             "file": key.file_name,
         },
+        subject_path=template.tree_path,
     )
 
 

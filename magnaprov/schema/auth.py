@@ -79,9 +79,16 @@ class AuthQueries:
 
 @strawberry.type
 class AuthMutations:
-    @strawberry.mutation(description="Exchange a login and password for a session token.")
+    @strawberry.mutation(
+        description="Exchange a login and password for a session token. Too many attempts for "
+        "one login or from one address within a few minutes are refused (code THROTTLED), "
+        "right password or not, until the window passes."
+    )
     async def login(self, info: Info, login: str, password: str) -> LoginPayload:
-        issued, problems = await auth.login(info.context.db, info.context.services, login, password)
+        ctx = info.context
+        issued, problems = await auth.login(
+            ctx.db, ctx.services, login, password, ctx.client_address
+        )
         return LoginPayload(
             token=None if issued is None else issued.token,
             expires_at=None if issued is None else issued.row.expires_at,

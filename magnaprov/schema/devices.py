@@ -21,7 +21,7 @@ from magnaprov.db import (
     RenderedFile,
     UpdateProtocol,
 )
-from magnaprov.resolvers import Problems, devices
+from magnaprov.resolvers import Problems, devices, mac_conflicts
 from magnaprov.resolvers.configuration_check import protocol_problem
 from magnaprov.resolvers.device_access import device_access, device_access_level, mac_based_status
 from magnaprov.resolvers.device_links import provisioning_links
@@ -440,6 +440,14 @@ class UnprovisionDevicePayload:
     user_errors: list[UserError] = strawberry.field(description="Input problems; empty on success.")
 
 
+@strawberry.type(description="Result of releaseDeviceMac.")
+class ReleaseDeviceMacPayload:
+    extension_id: strawberry.ID | None = strawberry.field(
+        description="The extension whose device held the MAC, now without a device."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Input problems; empty on success.")
+
+
 @strawberry.type(description="Result of rotateDeviceKey.")
 class RotateDeviceKeyPayload:
     device: DeviceType | None = strawberry.field(description="The device with its new links.")
@@ -622,6 +630,25 @@ class DeviceMutations:
         )
         return UnprovisionDevicePayload(
             extension_id=None if problems else extension_id, user_errors=user_errors(problems)
+        )
+
+    @strawberry.mutation(
+        description="Admin only: free a MAC address by unprovisioning the device that holds "
+        "it (the device and its files go, its extension stays), so that the phone's rightful "
+        "owner can provision it. Audited; the holder's subtree sees the release. Anyone else "
+        "gets NOT_FOUND, as for a MAC no device has.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def release_device_mac(self, info: Info, mac: str) -> ReleaseDeviceMacPayload:
+        ctx = info.context
+        extension_id, problems = await mac_conflicts.release_device_mac(
+            ctx.db, ctx.require_viewer(), ctx.client_address, mac
+        )
+        return ReleaseDeviceMacPayload(
+            extension_id=None
+            if extension_id is None
+            else encode_global_id("Extension", extension_id),
+            user_errors=user_errors(problems),
         )
 
     @strawberry.mutation(

@@ -76,16 +76,27 @@ def _chosen(value: str, legacy_default: str) -> str:
     return "" if value == legacy_default else value
 
 
-@strawberry.type(description="One recorded change to a device or template.")
+@strawberry.type(
+    description="One recorded event: a change to a device, template or preferences, a login, "
+    "a MAC address claimed by two tenants."
+)
 class AuditEntry:
     at: datetime = strawberry.field(description="When.")
-    actor_login: str = strawberry.field(description="Who (their login at the time).")
+    actor_login: str = strawberry.field(
+        description="Who (their login at the time); empty when the actor is not yours to know."
+    )
     client_address: str | None = strawberry.field(description="From which address.")
-    action: str = strawberry.field(description="What, e.g. device.update.")
-    object_type: str = strawberry.field(description="device or template.")
+    action: str = strawberry.field(description="What, e.g. device.update or login.failed.")
+    object_type: str = strawberry.field(
+        description="device, provisioning_template, extension, account or preferences."
+    )
     object_id: str | None = strawberry.field(description="Row id of the object.")
     details: str = strawberry.field(
         description="JSON of changed field names and non-secret values."
+    )
+    admin_details: str | None = strawberry.field(
+        description="JSON only the admin reads, e.g. which device holds a MAC another tenant "
+        "tried to use; null for anyone else."
     )
 
 
@@ -111,7 +122,8 @@ class GlobalPreferencesQueries:
         return GlobalPreferencesType.of(preferences, info.context.services.settings)
 
     @strawberry.field(
-        description="The audit log, oldest first; empty for anyone but the admin.",
+        description="The audit log, oldest first: the entries whose actor or subject lies in "
+        "the viewer's subtree (everything for the admin; a user's own).",
         permission_classes=[IsAuthenticated],
     )
     async def audit_log(
@@ -127,13 +139,14 @@ class GlobalPreferencesQueries:
                 session,
                 object_type=object_type,
                 object_id=None,
-                first=first if viewer.is_admin else 0,
+                first=first,
                 after=after,
             )
-        return connection_from_page(page, _entry, lambda row: row.id)
+        whole = viewer.spans_tenants
+        return connection_from_page(page, lambda row: _entry(row, whole), lambda row: row.id)
 
 
-def _entry(row: AuditRow) -> AuditEntry:
+def _entry(row: AuditRow, whole: bool) -> AuditEntry:
     return AuditEntry(
         at=row.at,
         actor_login=row.actor_login,
@@ -142,6 +155,7 @@ def _entry(row: AuditRow) -> AuditEntry:
         object_type=row.object_type,
         object_id=None if row.object_id is None else str(row.object_id),
         details=row.details,
+        admin_details=row.admin_details if whole else None,
     )
 
 

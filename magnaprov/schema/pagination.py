@@ -67,14 +67,19 @@ class Connection(Generic[NodeT]):
 def connection_from_page(
     page: Page[Any], to_node: Callable[[Any], NodeT], row_id: Callable[[Any], int]
 ) -> Connection[NodeT]:
-    """A connection of the page's rows, each turned into its GraphQL type."""
+    """A connection of the page's rows, each turned into its GraphQL type.
+
+    Whenever `hasNextPage` is true `endCursor` is set, so a client paging with `after:
+    endCursor` never loses its place (an empty page resumes where it began).
+    """
     row_ids = [row_id(row) for row in page.rows]
+    end = row_ids[-1] if row_ids else (page.start_after if page.has_next_page else None)
     return Connection(
         paging=PageInfo(
             has_next_page=page.has_next_page,
             has_previous_page=page.has_previous_page,
             start_cursor=encode_cursor(row_ids[0]) if row_ids else None,
-            end_cursor=encode_cursor(row_ids[-1]) if row_ids else None,
+            end_cursor=None if end is None else encode_cursor(end),
         ),
         node_list=[to_node(row) for row in page.rows],
         row_ids=row_ids,

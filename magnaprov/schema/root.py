@@ -30,6 +30,7 @@ from magnaprov.schema.extensions import ExtensionMutations, ExtensionQueries
 from magnaprov.schema.global_preferences import GlobalPreferencesMutations, GlobalPreferencesQueries
 from magnaprov.schema.list_execution import ListExecutionContext
 from magnaprov.schema.nul_guard import RejectNulCharacters
+from magnaprov.schema.query_cost import QueryCostLimit
 from magnaprov.schema.sip_preferences import SipPreferencesMutations
 from magnaprov.schema.templates import TemplateMutations, TemplateQueries
 from magnaprov.settings import Settings
@@ -88,7 +89,7 @@ class Schema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    """The schema with limits on depth, tokens and aliases, and errors masked."""
+    """The schema with limits on depth, tokens, aliases and cost, and errors masked."""
     # The depth and alias limits are validation rules, made into classes once, here:
     # ValidationCache keys its entries by the rule classes too, and a limiter built per request
     # makes new ones, so every request validated its document again (2 ms for a short query).
@@ -103,6 +104,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
+        # After the validation cache: it weighs only documents found valid, with the variables.
+        lambda: QueryCostLimit(settings.graphql_max_cost),
         RejectNulCharacters,
         lambda: MaskErrors(should_mask_error=should_mask),
     ]

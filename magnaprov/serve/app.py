@@ -124,6 +124,7 @@ def create_app(
             await contacts.stop()  # writes the last contacts still buffered
             await store.stop()
             await guard.close()
+            await services.close()
             if owns_engine:
                 await engine.dispose()
 

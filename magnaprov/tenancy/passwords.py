@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import argon2
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-__all__ = ["PasswordHasher"]
+__all__ = ["HasherShares", "PasswordHasher"]
 
 
 class PasswordHasher:
@@ -55,3 +58,31 @@ class PasswordHasher:
             return self._argon2.verify(password_hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
+
+
+class HasherShares:
+    """How many of the hashers one client address may hold or wait for at once.
+
+    The hashers are few (`concurrency`); without shares a flood from one address would queue
+    ahead of everyone else's logins. An address over its share is refused at once, not queued.
+    """
+
+    def __init__(self, concurrency: int) -> None:
+        # Half the hashers, at least one: one address never takes them all (when there are 2+).
+        self.per_address = max(1, concurrency // 2)
+        self._held: Counter[str] = Counter()
+
+    @asynccontextmanager
+    async def claim(self, address: str | None) -> AsyncIterator[bool]:
+        """Yields whether `address` may hash now; its share is held until the block ends."""
+        key = address or ""
+        if self._held[key] >= self.per_address:
+            yield False
+            return
+        self._held[key] += 1
+        try:
+            yield True
+        finally:
+            self._held[key] -= 1
+            if not self._held[key]:
+                del self._held[key]

@@ -25,6 +25,13 @@ class Viewer:
         """Whether the viewer is the root of the tree."""
         return self.role is Role.ADMIN
 
+    @property
+    def spans_tenants(self) -> bool:
+        """Whether the viewer stands above every tenant: reads both sides of a conflict between
+        tenants in the audit (who holds a MAC, who tried to claim it), is never throttled for
+        meeting MACs in use, and may release a MAC. The admin alone."""
+        return self.is_admin
+
     def sees(self, path: str) -> bool:
         """Whether the account at `path` is the viewer or one of its descendants."""
         return is_within(path, self.tree_path)
