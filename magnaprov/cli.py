@@ -1,4 +1,5 @@
-"""The `magnaprov` command: serve, migrate, create-admin, demo, regenerate, rotate-key."""
+"""The `magnaprov` command: serve, migrate, create-admin, demo, regenerate, rotate-key, backup,
+restore."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import asyncio
 import logging
 import signal
 import sys
+from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
 import typer
 import uvicorn
 
+from magnaprov import backup as backups
 from magnaprov.db import create_engine, create_session_factory, is_sqlite
 from magnaprov.db.migrations import upgrade_to_head
 from magnaprov.resolvers import Services
@@ -183,6 +186,59 @@ async def _rotate(settings: Settings) -> dict[str, int]:
     if not from_environment:
         write_key_file(settings.secrets_key_file, keyring.only_primary())
     return counts
+
+
+PassphraseFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--passphrase-file",
+        help="File whose first line is the keyring's passphrase [MAGNAPROV_BACKUP_PASSPHRASE].",
+    ),
+]
+
+
+@app.command()
+def backup(
+    file: Annotated[Path, typer.Argument(help="Archive to write (a .tar.gz).")],
+    include_keyring: Annotated[
+        bool, typer.Option("--include-keyring", help="Add the keyring, sealed with a passphrase.")
+    ] = False,
+    passphrase_file: PassphraseFile = None,
+) -> None:
+    """Write a consistent snapshot of the database (safe while serving) into an archive."""
+    settings = get_settings()
+    try:
+        passphrase = backups.read_passphrase(passphrase_file, settings)
+        manifest = backups.make_backup(
+            settings, file, include_keyring=include_keyring, passphrase=passphrase
+        )
+    except (ValueError, backups.BackupError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=2) from None
+    keyring = "with the keyring" if manifest.includes_keyring else "without the keyring"
+    typer.echo(
+        f"Wrote {file}: {manifest.database} at migration {manifest.alembic_revision}, {keyring}."
+    )
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="Archive written by `magnaprov backup`.")],
+    passphrase_file: PassphraseFile = None,
+) -> None:
+    """Restore an archive into the configured database, which must be empty, and migrate it."""
+    settings = get_settings()
+    try:
+        passphrase = backups.read_passphrase(passphrase_file, settings)
+        outcome = backups.restore_backup(settings, file, passphrase=passphrase)
+    except (ValueError, backups.BackupError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(f"Restored {file} (made {outcome.manifest.created_at}); the database is migrated.")
+    if outcome.key_file is not None:
+        typer.echo(f"Wrote the keyring to {outcome.key_file}.")
+    if outcome.keyring_note is not None:
+        typer.echo(outcome.keyring_note, err=True)
 
 
 def _migrate(settings: Settings) -> None:
