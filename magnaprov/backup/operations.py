@@ -126,7 +126,7 @@ def _sealed_keyring(settings: Settings, passphrase: str | None) -> bytes:
             "Backup not written: --include-keyring needs a passphrase "
             "(--passphrase-file, or MAGNAPROV_BACKUP_PASSPHRASE)"
         )
-    if settings.secrets_keys is not None:
+    if settings.secrets_keys:
         keyring = parse_keyring(settings.secrets_keys.get_secret_value())
     elif settings.secrets_key_file.is_file():
         keyring = parse_keyring(settings.secrets_key_file.read_text())
@@ -193,7 +193,7 @@ def _put_in_place(database_url: str, kind: str, snapshot: Path) -> None:
 
 def _keyring_note(settings: Settings, manifest: Manifest, keyring: Keyring | None) -> str | None:
     if keyring is not None:
-        if settings.secrets_keys is not None:
+        if settings.secrets_keys:
             return (
                 "MAGNAPROV_SECRETS_KEYS is set and takes precedence over the restored key file: "
                 "unset it, or set it to the restored keys, before serving"
