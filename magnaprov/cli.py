@@ -17,6 +17,7 @@ import uvicorn
 from magnaprov import backup as backups
 from magnaprov.db import create_engine, create_session_factory, is_sqlite
 from magnaprov.db.migrations import upgrade_to_head
+from magnaprov.db.revisions import migrate_for_serving
 from magnaprov.resolvers import Services
 from magnaprov.resolvers.bootstrap import ADMIN_LOGIN, ensure_admin, reset_admin_password
 from magnaprov.resolvers.demo import DemoLogin, create_demo_tree
@@ -48,7 +49,7 @@ def serve(
             err=True,
         )
         raise typer.Exit(code=2)
-    _migrate(settings)
+    _migrate_for_serving(settings)
     asyncio.run(_ensure_admin(settings, reset=False))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -243,6 +244,16 @@ def restore(
 
 def _migrate(settings: Settings) -> None:
     upgrade_to_head(settings.database_url)
+
+
+def _migrate_for_serving(settings: Settings) -> None:
+    newer = migrate_for_serving(settings.database_url)
+    if newer is not None:
+        typer.echo(
+            f"The database is at migration {newer}, newer than this release knows: serving "
+            "without migrating (an upgrade is under way; upgrade this worker next).",
+            err=True,
+        )
 
 
 async def _ensure_admin(settings: Settings, *, reset: bool) -> None:

@@ -17,15 +17,20 @@ from magnaprov.backup.archive import (
 )
 from magnaprov.backup.postgres_dump import (
     dump_postgres,
-    postgres_revision,
     postgres_tables,
     restore_postgres,
 )
-from magnaprov.backup.revisions import head_revision, is_known_revision, sqlite_revision
 from magnaprov.backup.sealed_keyring import WrongPassphraseError, open_keyring, seal_keyring
-from magnaprov.backup.sqlite_file import database_path, snapshot_sqlite, sqlite_tables, write_sqlite
+from magnaprov.backup.sqlite_file import (
+    database_path,
+    snapshot_sqlite,
+    sqlite_revision,
+    sqlite_tables,
+    write_sqlite,
+)
 from magnaprov.db import is_sqlite
 from magnaprov.db.migrations import upgrade_to_head
+from magnaprov.db.revisions import database_revision, head_revision, is_known_revision
 from magnaprov.settings import Settings
 from magnaprov.tenancy.secrets import Keyring, parse_keyring, write_key_file
 
@@ -117,7 +122,10 @@ def _snapshot(database_url: str, kind: str, snapshot: Path) -> str:
 
 
 def _postgres_revision(database_url: str) -> str:
-    return asyncio.run(postgres_revision(database_url))
+    revision = asyncio.run(database_revision(database_url))
+    if revision is None:
+        raise ValueError("the database has no migration revision: it was never migrated")
+    return revision
 
 
 def _sealed_keyring(settings: Settings, passphrase: str | None) -> bytes:

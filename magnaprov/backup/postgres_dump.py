@@ -19,7 +19,6 @@ from magnaprov.db import create_engine
 __all__ = [
     "dump_postgres",
     "libpq_environment",
-    "postgres_revision",
     "postgres_tables",
     "restore_postgres",
 ]
@@ -66,14 +65,6 @@ async def postgres_tables(database_url: str) -> list[str]:
         "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
     )
     return [str(name) for name in rows]
-
-
-async def postgres_revision(database_url: str) -> str:
-    """The revision the database is at."""
-    if "public.alembic_version" not in await postgres_tables(database_url):
-        raise ValueError("the database has no migration revision: it was never migrated")
-    [revision] = await _fetch(database_url, "SELECT version_num FROM alembic_version")
-    return str(revision)
 
 
 async def _fetch(database_url: str, statement: str) -> list[object]:

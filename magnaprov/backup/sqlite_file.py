@@ -9,7 +9,13 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-__all__ = ["database_path", "snapshot_sqlite", "sqlite_tables", "write_sqlite"]
+__all__ = [
+    "database_path",
+    "snapshot_sqlite",
+    "sqlite_revision",
+    "sqlite_tables",
+    "write_sqlite",
+]
 
 
 def database_path(database_url: str) -> Path:
@@ -62,3 +68,15 @@ def write_sqlite(snapshot: Path, target: Path) -> None:
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def sqlite_revision(path: Path) -> str:
+    """The revision an SQLite database file (a snapshot) is at."""
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        try:
+            row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+        except sqlite3.OperationalError:
+            row = None
+    if row is None:
+        raise ValueError("the database has no migration revision: it was never migrated")
+    return str(row[0])

@@ -25,8 +25,8 @@ from new_databases import new_database
 from phones import Phone, add_phone, set_registrar
 from sqlalchemy import select, text
 
-from magnaprov.backup.revisions import head_revision
 from magnaprov.db import RenderedFile, create_engine, is_sqlite
+from magnaprov.db.revisions import head_revision
 from magnaprov.schema.node import decode_id
 
 COMMAND = [sys.executable, "-m", "magnaprov.cli"]

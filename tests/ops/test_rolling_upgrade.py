@@ -26,8 +26,8 @@ from new_databases import new_database
 from phones import add_phone, set_registrar
 from sqlalchemy import select, text
 
-from magnaprov.backup.revisions import head_revision
 from magnaprov.db import RenderedFile, create_engine, create_session_factory
+from magnaprov.db.revisions import head_revision
 from magnaprov.resolvers import Services
 from magnaprov.schema.node import decode_id
 
@@ -168,3 +168,40 @@ async def both_serve_the_same(
         assert from_old.content == from_new.content, name
     answer = await GraphQL(old)(VIEWER, token=token)
     assert answer == {"data": {"viewer": {"login": "o1", "role": "ORGANIZATION"}}}, answer
+
+
+NEWER_REVISION = "9999"  # a revision no release of this code has
+
+
+async def stamp_newer(database_url: str) -> None:
+    """Mark the database as migrated by a newer release (its schema is this release's head)."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text("UPDATE alembic_version SET version_num = :newer"), {"newer": NEWER_REVISION}
+            )
+    finally:
+        await engine.dispose()
+
+
+async def test_a_worker_of_this_release_restarted_after_a_newer_release_migrated_still_serves(
+    database_url, tmp_path
+):
+    async with new_database(database_url, tmp_path) as database:
+        migrate_with_current_code(database, tmp_path)
+        await stamp_newer(database)
+        admin = {"MAGNAPROV_ADMIN_PASSWORD": ADMIN_PASSWORD}
+        with serve_process(database, tmp_path, **admin) as (process, url):
+            async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+                await wait_until(lambda: healthy_or_exited(http, process), 60)
+                assert process.poll() is None, (tmp_path / "server.log").read_text()
+                answer = await http.post("/graphql", json={"query": "{ __typename }"})
+                assert answer.json() == {"data": {"__typename": "Query"}}
+        log = (tmp_path / "server.log").read_text()
+        assert f"migration {NEWER_REVISION}, newer than this release knows" in log
+        assert await revision_of(database) == NEWER_REVISION
+
+
+async def healthy_or_exited(http: httpx.AsyncClient, process: subprocess.Popen[bytes]) -> bool:
+    return process.poll() is not None or await healthy(http)
