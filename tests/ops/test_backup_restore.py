@@ -5,6 +5,7 @@ phone the same bytes, and reads the secrets the keyring protects."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import subprocess
@@ -328,3 +329,29 @@ async def test_include_keyring_without_a_passphrase_is_refused_and_writes_no_arc
     assert answer.returncode == 2
     assert "needs a passphrase" in answer.stderr
     assert not archive.exists()
+
+
+def damaged_copy(archive: Path, target: Path) -> Path:
+    """The archive with one byte of its database snapshot changed."""
+    with tarfile.open(archive) as source, tarfile.open(target, "w:gz") as copy:
+        for member in source.getmembers():
+            data = bytearray(source.extractfile(member).read())  # type: ignore[union-attr]
+            if member.name.startswith("database."):
+                data[len(data) // 2] ^= 0xFF
+            copy.addfile(member, io.BytesIO(bytes(data)))
+    return target
+
+
+async def test_a_damaged_archive_is_refused_and_nothing_is_written(archived, tmp_path):
+    source, with_keyring, _ = archived
+    damaged = damaged_copy(with_keyring, tmp_path / "damaged.tar.gz")
+    async with new_database(source, tmp_path) as target:
+        key_file = tmp_path / "magnaprov.key"
+        answer = run_cli(
+            "restore", str(damaged), database_url=target, workdir=tmp_path,
+            MAGNAPROV_BACKUP_PASSPHRASE=PASSPHRASE, **restore_environment(key_file),
+        )  # fmt: skip
+        assert answer.returncode == 2
+        assert "damaged" in answer.stderr
+        assert await tables_of(target) == []
+        assert not key_file.exists()
