@@ -91,7 +91,8 @@ def restore_backup(settings: Settings, source: Path, *, passphrase: str | None) 
             keyring = _archived_keyring(archive, passphrase)
             if keyring is not None:
                 _check_key_file_free(settings.secrets_key_file, keyring)
-            snapshot = Path(folder) / manifest.database_member
+            # The archive names the member; the file name here is ours, never a path it chose.
+            snapshot = Path(folder) / _MEMBERS[manifest.database]
             archive.copy_database_to(snapshot)
             _put_in_place(url, manifest.database, snapshot)
     except (OSError, ValueError, RuntimeError, WrongPassphraseError) as error:
@@ -151,6 +152,11 @@ def _sealed_keyring(settings: Settings, passphrase: str | None) -> bytes:
 
 def _check_fits(database_url: str, manifest: Manifest) -> None:
     kind = _kind(database_url)
+    if _MEMBERS.get(manifest.database) != manifest.database_member:
+        raise ValueError(
+            f"the archive's manifest names an unknown database {manifest.database!r} "
+            f"({manifest.database_member!r})"
+        )
     if manifest.database != kind:
         raise ValueError(
             f"the archive holds a {manifest.database} database, but MAGNAPROV_DATABASE_URL "

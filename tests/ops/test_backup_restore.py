@@ -355,3 +355,31 @@ async def test_a_damaged_archive_is_refused_and_nothing_is_written(archived, tmp
         assert "damaged" in answer.stderr
         assert await tables_of(target) == []
         assert not key_file.exists()
+
+
+def with_database_member(archive: Path, target: Path, name: str) -> Path:
+    """The archive with its database snapshot stored under `name`, as its manifest says."""
+    with tarfile.open(archive) as source, tarfile.open(target, "w:gz") as copy:
+        for member in source.getmembers():
+            data = source.extractfile(member).read()  # type: ignore[union-attr]
+            if member.name == "manifest.json":
+                data = json.dumps({**json.loads(data), "database_member": name}).encode()
+                member.size = len(data)
+            elif member.name.startswith("database."):
+                member.name = name
+            copy.addfile(member, io.BytesIO(data))
+    return target
+
+
+async def test_an_archive_naming_a_path_outside_writes_nothing_there(archived, tmp_path):
+    source, _, without = archived
+    outside = tmp_path / "outside"
+    escaping = with_database_member(
+        without, tmp_path / "escaping.tar.gz", f"../../../../../../../..{outside}"
+    )
+    async with new_database(source, tmp_path) as target:
+        answer = run_cli("restore", str(escaping), database_url=target, workdir=tmp_path)
+        assert answer.returncode == 2
+        assert "Nothing restored" in answer.stderr
+        assert not outside.exists()
+        assert await tables_of(target) == []
