@@ -1,4 +1,5 @@
-"""The `magnaprov` command: serve, check, migrate, create-admin, demo, regenerate, rotate-key."""
+"""The `magnaprov` command: serve, check, migrate, create-admin, demo, regenerate, rotate-key,
+backup, restore."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from magnaprov import backup as backups
 from magnaprov.db import create_engine, create_session_factory, is_sqlite
 from magnaprov.db.engine import COMMAND_TIMEOUT_SECONDS
 from magnaprov.db.migrations import upgrade_to_head
+from magnaprov.db.revisions import migrate_for_serving
 from magnaprov.resolvers import Services
 from magnaprov.resolvers.bootstrap import ADMIN_LOGIN, ensure_admin, reset_admin_password
 from magnaprov.resolvers.configuration_check import Finding, check_configuration
@@ -77,7 +80,7 @@ def serve(
             err=True,
         )
         raise typer.Exit(code=2)
-    _migrate(settings)
+    _migrate_for_serving(settings)
     asyncio.run(_ensure_admin(settings, reset=False))
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     for finding in asyncio.run(_findings(settings)):
@@ -283,10 +286,75 @@ async def _reencrypt(
         await engine.dispose()
 
 
+PassphraseFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--passphrase-file",
+        help="File whose first line is the keyring's passphrase [MAGNAPROV_BACKUP_PASSPHRASE].",
+    ),
+]
+
+
+@app.command()
+def backup(
+    file: Annotated[Path, typer.Argument(help="Archive to write (a .tar.gz).")],
+    include_keyring: Annotated[
+        bool, typer.Option("--include-keyring", help="Add the keyring, sealed with a passphrase.")
+    ] = False,
+    passphrase_file: PassphraseFile = None,
+) -> None:
+    """Write a consistent snapshot of the database (safe while serving) into an archive."""
+    settings = get_settings()
+    try:
+        passphrase = backups.read_passphrase(passphrase_file, settings)
+        manifest = backups.make_backup(
+            settings, file, include_keyring=include_keyring, passphrase=passphrase
+        )
+    except (ValueError, backups.BackupError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=2) from None
+    keyring = "with the keyring" if manifest.includes_keyring else "without the keyring"
+    typer.echo(
+        f"Wrote {file}: {manifest.database} at migration {manifest.alembic_revision}, {keyring}."
+    )
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="Archive written by `magnaprov backup`.")],
+    passphrase_file: PassphraseFile = None,
+) -> None:
+    """Restore an archive into the configured database, which must be empty, and migrate it."""
+    settings = get_settings()
+    try:
+        passphrase = backups.read_passphrase(passphrase_file, settings)
+        outcome = backups.restore_backup(settings, file, passphrase=passphrase)
+    except (ValueError, backups.BackupError) as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(f"Restored {file} (made {outcome.manifest.created_at}); the database is migrated.")
+    if outcome.key_file is not None:
+        typer.echo(f"Wrote the keyring to {outcome.key_file}.")
+    if outcome.keyring_note is not None:
+        typer.echo(outcome.keyring_note, err=True)
+
+
 def _migrate(settings: Settings) -> None:
     # The keyring of these settings encrypts rows a revision must (never a new key: rows to
     # encrypt mean secrets exist, made with a key that must be there already).
     upgrade_to_head(settings.database_url, partial(secret_box_for, settings, create=False))
+
+
+def _migrate_for_serving(settings: Settings) -> None:
+    newer = migrate_for_serving(
+        settings.database_url, partial(secret_box_for, settings, create=False)
+    )
+    if newer is not None:
+        typer.echo(
+            f"The database is at migration {newer}, newer than this release knows: serving "
+            "without migrating (an upgrade is under way; upgrade this worker next).",
+            err=True,
+        )
 
 
 async def _ensure_admin(settings: Settings, *, reset: bool) -> None:

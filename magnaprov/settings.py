@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     # otherwise the key file, created with one random key on first start.
     secrets_keys: SecretStr | None = None
     secrets_key_file: Path = Path("magnaprov.key")
+    # Seals the keyring inside a backup archive (`backup --include-keyring`, `restore`);
+    # `--passphrase-file` is the other way. Never a command-line argument.
+    backup_passphrase: SecretStr | None = None
     session_ttl_hours: int = Field(default=12, ge=1, le=24 * 90)
 
     # argon2id cost; the defaults follow RFC 9106's second recommended option.

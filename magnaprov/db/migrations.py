@@ -10,7 +10,7 @@ from alembic.config import Config
 
 from alembic import command
 
-__all__ = ["alembic_config", "database_url_for", "secrets_for", "upgrade_to_head"]
+__all__ = ["SecretsFactory", "alembic_config", "database_url_for", "secrets_for", "upgrade_to_head"]
 
 # The migrations live beside the package in the source tree (the layout of DESIGN.md);
 # `make run` installs the package in editable mode, so this path resolves in every checkout.
