@@ -62,7 +62,10 @@ def serve(
             host=host or settings.host,
             port=port or settings.port,
             workers=workers,
-            proxy_headers=True,
+            # X-Forwarded-For and -Proto only from the proxies named in the settings: uvicorn's
+            # default believes loopback, which would let any local client choose its address.
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=settings.trusted_proxies or None,
             server_header=False,
             # Its request lines would log device keys; the device routes write their own lines
             # (MAGNAPROV_ACCESS_LOG), naming devices by id.
