@@ -51,7 +51,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from enum import Enum
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import Executable, Row, any_, bindparam, select
@@ -200,6 +200,7 @@ class _Cached(Enum):
     NO_DEVICE = "no device"
 
 
+_NO_DEVICE: Final = _Cached.NO_DEVICE  # a module global: the hit path compares with it
 _EntryKey = int | str  # a device id, or the MAC of an absent entry
 
 
@@ -240,7 +241,7 @@ class _DeviceCache:
         if not expired_ok and self._clock() - loaded > self._ttl:
             return None
         self._entries.move_to_end(entry_key)
-        return _Cached.NO_DEVICE if device is None else device
+        return _NO_DEVICE if device is None else device
 
     def put(self, device: ServedDevice, *, by_mac: bool) -> None:
         """Cache a device; `by_mac`: it was looked up by its MAC (and is found so again)."""
@@ -441,7 +442,7 @@ class FileStore:
         cached = self._cache.get(index, value)
         if cached is not None and self._trusted():
             self.stats.hits += 1
-            return None if cached is _Cached.NO_DEVICE else cached
+            return None if cached is _NO_DEVICE else cached
         if self._clock() < self._paused_until:
             return self._fallback(index, value)
         epoch = self._epoch
@@ -456,7 +457,7 @@ class FileStore:
             self._allow_mac = allow_mac
             if isinstance(found, ServedDevice):
                 self._cache.put(found, by_mac=index == "mac")
-            elif found is _Cached.NO_DEVICE and index == "mac":
+            elif found is _NO_DEVICE and index == "mac":
                 self._cache.put_absent(value)
         return found if isinstance(found, ServedDevice) else None
 
@@ -471,7 +472,7 @@ class FileStore:
             self.stats.unavailable += 1
             raise StoreUnavailable("the database is unreachable and the device is not cached")
         self.stats.stale_served += 1
-        return None if cached is _Cached.NO_DEVICE else cached
+        return None if cached is _NO_DEVICE else cached
 
     async def _load(self, index: Index, value: Any) -> tuple[ServedDevice | _Cached | None, bool]:
         """The device; `NO_DEVICE` when no row has this value; None when its row is unusable."""
@@ -489,7 +490,7 @@ class FileStore:
         batch.values.add(value)
         # No timeout of its own: the reader's budget fails the whole batch when it runs out.
         found, allow_mac = await asyncio.shield(batch.result)
-        return found.get(value, _Cached.NO_DEVICE), allow_mac
+        return found.get(value, _NO_DEVICE), allow_mac
 
     async def _read_batch(self, batch: _Batch) -> None:
         # After its own batch, a reader goes on with the batch that collected meanwhile, on the
