@@ -88,7 +88,14 @@ def serve(
             "%s: %s %s", finding.code, finding.message, finding.advice
         )
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    options = {"proxy_headers": True, "server_header": False, "access_log": False}
+    options = {
+        # X-Forwarded-For and -Proto only from the proxies named in the settings: uvicorn's
+        # default believes loopback, which would let any local client choose its address.
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": settings.trusted_proxies or None,
+        "server_header": False,
+        "access_log": False,
+    }
     if settings.tls_served:
         asyncio.run(serve_http_and_https(settings, **options))
         return

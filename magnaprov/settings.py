@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["Network", "Settings", "get_settings", "parse_networks"]
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str) -> tuple[Network, ...]:
+    """Comma-separated addresses and networks (`10.0.0.0/8, 192.0.2.7, ::1`); ValueError
+    names the entry that is neither."""
+    networks = []
+    for part in text.split(","):
+        entry = part.strip()
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(f"{entry!r} is not an IP address or network") from None
+    return tuple(networks)
 
 
 class Settings(BaseSettings):
@@ -82,6 +100,11 @@ class Settings(BaseSettings):
     # A device's stored last contact is precise to this: the same address and User-Agent again
     # within it are not written again. 0 writes every contact.
     contact_resolution_seconds: float = Field(default=60.0, ge=0)
+    # Clients whose X-Forwarded-For and X-Forwarded-Proto are believed (reverse proxies);
+    # nobody's by default, loopback included.
+    trusted_proxies: str = ""
+    # Addresses never banned by the scanning defence (offices whose phones share one address).
+    trusted_networks: str = ""
     # TFTP (switched on and restricted in the global preferences) listens here.
     tftp_host: str = "0.0.0.0"  # noqa: S104 - phones reach TFTP on whatever interface they can
     tftp_port: int = Field(default=69, ge=0, le=65535)
@@ -96,6 +119,21 @@ class Settings(BaseSettings):
     def tls_served(self) -> bool:
         """Whether `serve` terminates TLS (a certificate and its key are configured)."""
         return self.tls_cert_file is not None and self.tls_key_file is not None
+
+    @field_validator("trusted_proxies", "trusted_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        return ",".join(str(network) for network in parse_networks(value))
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[Network, ...]:
+        """`trusted_proxies`, parsed."""
+        return parse_networks(self.trusted_proxies)
+
+    @property
+    def trusted_client_networks(self) -> tuple[Network, ...]:
+        """`trusted_networks`, parsed."""
+        return parse_networks(self.trusted_networks)
 
 
 @lru_cache(maxsize=1)

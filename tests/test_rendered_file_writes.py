@@ -34,7 +34,7 @@ class Announcements:
     def __init__(self) -> None:
         self.seen: list[set[int] | None] = []
 
-    def changed(self, device_ids: set[int] | None) -> None:
+    def changed(self, device_ids: set[int] | None, _macs: set[str]) -> None:
         self.seen.append(device_ids)
 
 

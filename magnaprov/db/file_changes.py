@@ -4,7 +4,9 @@ The device routes cache what they serve. Whatever changes it announces the devic
 the transaction that makes the change: renders (`magnaprov.resolvers.rendering`) call
 `announce_changes` themselves; the session hooks installed by `install_change_hooks` cover the
 rest (a device changed or deleted through the ORM, bulk deletes of devices, extensions or
-accounts, the global preferences). The announcement reaches:
+accounts, the global preferences). A device added or changed through the ORM also announces its
+MAC: the routes remember MACs that named no device, and a MAC that now names one must be
+served at once. The announcement reaches:
 
 * this process, after commit, through `subscribe`d callbacks (all SQLite needs);
 * every process, on PostgreSQL, through `pg_notify` on `FILES_CHANNEL` in the same
@@ -40,11 +42,14 @@ FILES_CHANNEL = "magnaprov_files"
 EVERYTHING = "*"
 _CHANGED_DEVICES = "magnaprov.changed_devices"
 _CHANGED_ALL = "magnaprov.changed_all"
-# 500 ids stay well under NOTIFY's 8000-byte payload limit.
-_IDS_PER_PAYLOAD = 500
+_CHANGED_MACS = "magnaprov.changed_macs"
+# A payload is comma-separated ids and MACs (a MAC holds colons, an id never does): 400 of
+# them, at most 18 bytes each, stay well under NOTIFY's 8000-byte payload limit.
+_TOKENS_PER_PAYLOAD = 400
 
-# Called after a commit of this process with the changed ids, or None for "everything".
-Subscriber = Callable[[set[int] | None], None]
+# Called after a commit of this process with the changed ids (None for "everything") and the
+# MACs (lower case with colons) of the devices added or changed.
+Subscriber = Callable[[set[int] | None, set[str]], None]
 # Bound methods, held weakly: a cache that is gone stops being called without unsubscribing.
 _subscribers: list[weakref.WeakMethod[Subscriber]] = []
 _hooks_installed = False
@@ -60,19 +65,25 @@ def unsubscribe(callback: Subscriber) -> None:
     _subscribers[:] = [ref for ref in _subscribers if ref() not in (None, callback)]
 
 
-def announce_changes(session: Session, device_ids: Iterable[int] | None) -> None:
-    """Announce, within `session`'s transaction, that these devices (None: all) change."""
+def announce_changes(
+    session: Session, device_ids: Iterable[int] | None, macs: Iterable[str] = ()
+) -> None:
+    """Announce, within `session`'s transaction, that these devices (None: all) change, and
+    that these MACs now name a device (or name another one)."""
     if device_ids is None:
         session.info[_CHANGED_ALL] = True
         payloads = [EVERYTHING]
     else:
         ordered = sorted(set(device_ids))
-        if not ordered:
+        named = sorted(set(macs))
+        if not ordered and not named:
             return
         session.info.setdefault(_CHANGED_DEVICES, set()).update(ordered)
+        session.info.setdefault(_CHANGED_MACS, set()).update(named)
+        tokens = [*map(str, ordered), *named]
         payloads = [
-            ",".join(map(str, ordered[start : start + _IDS_PER_PAYLOAD]))
-            for start in range(0, len(ordered), _IDS_PER_PAYLOAD)
+            ",".join(tokens[start : start + _TOKENS_PER_PAYLOAD])
+            for start in range(0, len(tokens), _TOKENS_PER_PAYLOAD)
         ]
     try:
         dialect = session.get_bind().dialect.name
@@ -99,11 +110,16 @@ def install_change_hooks() -> None:
 def _before_flush(session: Session, _context: UOWTransaction, _instances: object) -> None:
     changed = (*session.dirty, *session.deleted)
     ids = {obj.id for obj in changed if isinstance(obj, Device) and obj.id is not None}
+    macs = {
+        obj.mac
+        for obj in (*session.new, *session.dirty)
+        if isinstance(obj, Device) and isinstance(obj.mac, str)
+    }
     everything = any(isinstance(obj, Extension | Account) for obj in session.deleted) or any(
         isinstance(obj, GlobalPreferences) for obj in (*session.dirty, *session.new)
     )
-    if everything or ids:
-        announce_changes(session, None if everything else ids)
+    if everything or ids or macs:
+        announce_changes(session, None if everything else ids, macs)
 
 
 def _before_bulk_statement(state: ORMExecuteState) -> None:
@@ -115,15 +131,17 @@ def _before_bulk_statement(state: ORMExecuteState) -> None:
 
 
 def _after_commit(session: Session) -> None:
-    device_ids = session.info.pop(_CHANGED_DEVICES, None)
+    device_ids = session.info.pop(_CHANGED_DEVICES, None) or set()
+    macs = session.info.pop(_CHANGED_MACS, None) or set()
     everything = session.info.pop(_CHANGED_ALL, False)
-    if everything or device_ids:
+    if everything or device_ids or macs:
         for ref in list(_subscribers):
             callback = ref()
             if callback is not None:
-                callback(None if everything else set(device_ids))
+                callback(None if everything else set(device_ids), set(macs))
 
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(_CHANGED_DEVICES, None)
+    session.info.pop(_CHANGED_MACS, None)
     session.info.pop(_CHANGED_ALL, False)

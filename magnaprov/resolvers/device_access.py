@@ -55,11 +55,17 @@ class MacBasedFields(Protocol):
     generation_enabled: bool
     use_mac_provisioning: bool
     update_protocol: UpdateProtocol
+    digest_password: bytes | None
 
 
 def mac_based_status(device: MacBasedFields, allowed: bool) -> MacBasedStatus:
     """MAC-based provisioning is in force only with the global opt-in (`allowed`, the global
-    preference `allow_mac_provisioning`), the device's flag and an HTTP(S) update protocol."""
+    preference `allow_mac_provisioning`), the device's flag, an HTTP(S) update protocol and no
+    HTTP authentication.
+
+    The shared root never challenges: a 401 there would tell a scanner that the MAC it tried
+    belongs to a device, so a device that needs credentials is served from its own directory
+    only."""
     if not device.generation_enabled:
         return MacBasedStatus(False, "Provisioning file generation is disabled for this device.")
     if not allowed:
@@ -73,5 +79,10 @@ def mac_based_status(device: MacBasedFields, allowed: bool) -> MacBasedStatus:
     if device.update_protocol is UpdateProtocol.TFTP:
         return MacBasedStatus(
             False, "MAC based provisioning works over HTTP or HTTPS; this device uses TFTP."
+        )
+    if device.digest_password is not None:
+        return MacBasedStatus(
+            False,
+            "HTTP authentication is on: this device is served from its own directory only.",
         )
     return MacBasedStatus(True, None)

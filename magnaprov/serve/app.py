@@ -84,6 +84,7 @@ def create_app(
             window_seconds=settings.miss_window_seconds,
             ban_seconds=settings.miss_ban_seconds,
             redis_url=settings.redis_url,
+            trusted_networks=settings.trusted_client_networks,
         )
     )
     contacts = ContactRecorder(

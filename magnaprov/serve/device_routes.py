@@ -14,7 +14,9 @@ Order of the checks, so that nothing is learnt before it should be:
    controls, not UTF-8) gets 400; `..`, names over 255 characters, extra path segments and
    keys of the wrong shape get the 404;
 4. no device (unknown key, generation disabled, MAC-based provisioning not in force, unknown
-   MAC) gets the 404;
+   MAC) gets the 404; MAC-based provisioning is never in force for a device with HTTP Digest
+   credentials, so the shared root never challenges: its answer to a request without
+   credentials is the same whether the MAC exists or not;
 5. a device that requires its factory certificate gets the 404 unless the request came over TLS
    with a client certificate of its vendor's CA naming its MAC (`tenancy.device_certificates`);
 6. a device with HTTP Digest credentials gets 401 with a challenge until the request carries a
@@ -22,9 +24,14 @@ Order of the checks, so that nothing is learnt before it should be:
 7. PUT (Polycom logs and overrides, plain names only) gets 204 once a body of at most 1 MiB is
    read and dropped, 413 above; GET and HEAD of a name the device has no file for get the 404.
 
-Every 404 is the same `_NOT_FOUND` bytes, whatever the cause; 400s, 404s and refused digest
-answers count as misses for the scanning defence. A fetch answered 200, 304 or 204 records the
-device's last contact (in memory; see `contact_recorder`).
+Every 404 is the same `_NOT_FOUND` bytes, whatever the cause. 400s, 404s before a device is
+identified and refused digest answers count as misses for the scanning defence; a name an
+identified device (a valid key, or a MAC in force) has no file for does not: phones ask for
+optional names, and a whole office behind one address must not be banned for it. A MAC that
+exists but is not in force is no identification, so it counts like an unknown one. A fetch
+answered 200, 304 or 204 records the device's last contact (in memory; see
+`contact_recorder`): only a device so identified, and authenticated where it needs it, is
+recorded.
 """
 
 from __future__ import annotations
@@ -204,7 +211,7 @@ class DeviceRoutes:
             return await self._accept_upload(request, device)
         file = device.files.get(target.name.casefold())
         if file is None:
-            return await self._miss(request, _NOT_FOUND)
+            return _NOT_FOUND  # an identified phone asking for an optional name: no scanner
         self._contacts.record(device.id, request.client, request.header(b"user-agent"))
         if _not_modified(request, file):
             return _file_reply(304, file, body=False)

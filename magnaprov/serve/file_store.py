@@ -7,6 +7,12 @@ bytes and by device count and indexed by id, key digest and MAC. Nothing is rend
 Look-ups that miss the cache while a read is running (or during the few milliseconds after it)
 are read together, in one statement (a boot storm pays one round trip per batch, not per phone).
 
+A miss costs the same whatever its cause. A MAC that names no device is remembered as well as
+one that does (same LRU, bounds and time to live), so a scanner cannot tell from the time an
+answer takes whether a MAC exists; only look-ups by MAC fill the MAC index, so a device fetched
+by key is not thereby cached for its MAC. Announcements name the MACs of devices added or
+changed, which evicts what a look-up of that MAC remembered.
+
 Freshness. Whatever changes what a device is served announces the device's id in the
 transaction that makes the change (`magnaprov.db.file_changes`):
 
@@ -43,8 +49,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
+from enum import Enum
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import Executable, Row, any_, bindparam, select
@@ -63,7 +70,7 @@ from magnaprov.db import (
     create_session_factory,
 )
 from magnaprov.db.device import device_secret_identity, rendered_file_identity
-from magnaprov.db.file_changes import EVERYTHING, subscribe
+from magnaprov.db.file_changes import subscribe
 from magnaprov.resolvers.device_access import mac_based_status
 from magnaprov.serve.change_listener import ChangeListener
 from magnaprov.templating import FileFormat, find_equipment
@@ -189,59 +196,112 @@ class StoreStats:
     full_invalidations: int = 0
 
 
+class _Cached(Enum):
+    """A cache entry saying that no device has this MAC."""
+
+    NO_DEVICE = "no device"
+
+
+_NO_DEVICE: Final = _Cached.NO_DEVICE  # a module global: the hit path compares with it
+_EntryKey = int | str  # a device id, or the MAC of an absent entry
+
+
 class _DeviceCache:
-    """LRU of devices by id, bounded in bytes and count, with key-digest and MAC indexes."""
+    """LRU of devices by id, bounded in bytes and count, with key-digest and MAC indexes.
+
+    The MAC index holds only what look-ups by MAC asked for: a device, or `NO_DEVICE` when no
+    device had that MAC. Both kinds of entry share the LRU, its bounds and its time to live,
+    so that whether a MAC exists is not told by how its look-up is answered (a MAC looked up
+    again costs one cache hit either way; a device fetched by key is not thereby cached for
+    its MAC)."""
 
     def __init__(self, max_bytes: int, max_devices: int, ttl: float, clock: Callable[[], float]):
         self._max_bytes, self._max_devices, self._ttl = max_bytes, max_devices, ttl
         self._clock = clock
-        self._entries: OrderedDict[int, tuple[ServedDevice, float]] = OrderedDict()
-        self._indexes: dict[Index, dict[Any, int]] = {"key": {}, "mac": {}}
+        self._entries: OrderedDict[_EntryKey, tuple[ServedDevice | None, float]] = OrderedDict()
+        self._keys: dict[str, int] = {}
+        self._macs: dict[str, _EntryKey] = {}
         self.bytes = 0
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, index: Index, value: Any, *, expired_ok: bool = False) -> ServedDevice | None:
-        device_id = value if index == "id" else self._indexes[index].get(value)
-        entry = None if device_id is None else self._entries.get(device_id)
+    def get(
+        self, index: Index, value: Any, *, expired_ok: bool = False
+    ) -> ServedDevice | _Cached | None:
+        """The cached answer (a device or `NO_DEVICE`), or None when nothing is cached."""
+        if index == "id":
+            entry_key = value
+        elif index == "key":
+            entry_key = self._keys.get(value)
+        else:
+            entry_key = self._macs.get(value)
+        entry = None if entry_key is None else self._entries.get(entry_key)
         if entry is None:
             return None
         device, loaded = entry
         if not expired_ok and self._clock() - loaded > self._ttl:
             return None
-        self._entries.move_to_end(device.id)
-        return device
+        self._entries.move_to_end(entry_key)
+        return _NO_DEVICE if device is None else device
 
-    def put(self, device: ServedDevice) -> None:
+    def put(self, device: ServedDevice, *, by_mac: bool) -> None:
+        """Cache a device; `by_mac`: it was looked up by its MAC (and is found so again)."""
         size = device.size
         if size > self._max_bytes or self._max_devices == 0:
             return
+        by_mac = by_mac or self._macs.get(device.mac) == device.id
         self.evict(device.id)
         self._entries[device.id] = (device, self._clock())
-        self._indexes["key"][device.key_hash] = device.id
-        self._indexes["mac"][device.mac] = device.id
+        self._keys[device.key_hash] = device.id
+        if by_mac:
+            self.evict_mac(device.mac)
+            self._macs[device.mac] = device.id
         self.bytes += size
-        while self.bytes > self._max_bytes or len(self._entries) > self._max_devices:
-            self.evict(next(iter(self._entries)))
+        self._trim()
 
-    def evict(self, device_id: int) -> None:
-        entry = self._entries.pop(device_id, None)
+    def put_absent(self, mac: str) -> None:
+        """Remember that no device has this MAC."""
+        if _ENTRY_OVERHEAD > self._max_bytes or self._max_devices == 0:
+            return
+        self.evict_mac(mac)
+        self._entries[mac] = (None, self._clock())
+        self._macs[mac] = mac
+        self.bytes += _ENTRY_OVERHEAD
+        self._trim()
+
+    def evict(self, entry_key: _EntryKey) -> None:
+        """Forget a device (by id) or an absent MAC (by the MAC)."""
+        entry = self._entries.pop(entry_key, None)
         if entry is None:
             return
         device = entry[0]
+        if device is None:
+            self.bytes -= _ENTRY_OVERHEAD
+            if isinstance(entry_key, str) and self._macs.get(entry_key) == entry_key:
+                del self._macs[entry_key]
+            return
         self.bytes -= device.size
-        keys, macs = self._indexes["key"], self._indexes["mac"]
-        if keys.get(device.key_hash) == device_id:
-            del keys[device.key_hash]
-        if macs.get(device.mac) == device_id:
-            del macs[device.mac]
+        if self._keys.get(device.key_hash) == entry_key:
+            del self._keys[device.key_hash]
+        if self._macs.get(device.mac) == entry_key:
+            del self._macs[device.mac]
+
+    def evict_mac(self, mac: str) -> None:
+        """Forget what a look-up of this MAC found (a device, or that there was none)."""
+        entry_key = self._macs.get(mac)
+        if entry_key is not None:
+            self.evict(entry_key)
 
     def clear(self) -> None:
         self._entries.clear()
-        for index in self._indexes.values():
-            index.clear()
+        self._keys.clear()
+        self._macs.clear()
         self.bytes = 0
+
+    def _trim(self) -> None:
+        while self.bytes > self._max_bytes or len(self._entries) > self._max_devices:
+            self.evict(next(iter(self._entries)))
 
 
 class FileStore:
@@ -287,7 +347,7 @@ class FileStore:
 
     @property
     def entries(self) -> int:
-        """Devices held in the cache."""
+        """Entries held in the cache: devices, and MACs found to name none."""
         return len(self._cache)
 
     @property
@@ -363,8 +423,9 @@ class FileStore:
         except _DATABASE_ERRORS as error:
             raise StoreUnavailable(str(error)) from error
 
-    def invalidate(self, device_ids: Iterable[int] | None) -> None:
-        """Forget these devices (None: every device) and the cached global preferences."""
+    def invalidate(self, device_ids: Iterable[int] | None, macs: Iterable[str] = ()) -> None:
+        """Forget these devices (None: every device), what look-ups of these MACs found, and
+        the cached global preferences."""
         self._epoch += 1
         self._allow_mac = None
         if device_ids is None:
@@ -374,6 +435,8 @@ class FileStore:
         for device_id in device_ids:
             self._cache.evict(device_id)
             self.stats.invalidated_devices += 1
+        for mac in macs:
+            self._cache.evict_mac(mac)
 
     # --- look-ups ------------------------------------------------------------------------
 
@@ -381,12 +444,12 @@ class FileStore:
         cached = self._cache.get(index, value)
         if cached is not None and self._trusted():
             self.stats.hits += 1
-            return cached
+            return None if cached is _NO_DEVICE else cached
         if self._clock() < self._paused_until:
             return self._fallback(index, value)
         epoch = self._epoch
         try:
-            device, allow_mac = await self._load(index, value)
+            found, allow_mac = await self._load(index, value)
         except _DATABASE_ERRORS as error:
             log.warning("device look-up failed, database unreachable: %s", type(error).__name__)
             self._paused_until = self._clock() + DATABASE_PAUSE_SECONDS
@@ -394,24 +457,27 @@ class FileStore:
         self.stats.loads += 1
         if epoch == self._epoch:  # nothing was evicted meanwhile: what was read is current
             self._allow_mac = allow_mac
-            if device is not None:
-                self._cache.put(device)
-        return device
+            if isinstance(found, ServedDevice):
+                self._cache.put(found, by_mac=index == "mac")
+            elif found is _NO_DEVICE and index == "mac":
+                self._cache.put_absent(value)
+        return found if isinstance(found, ServedDevice) else None
 
     def _trusted(self) -> bool:
         if not self._postgres:
             return True  # every change is evicted in this process, at commit
         return self._listener is not None and self._listener.connected
 
-    def _fallback(self, index: Index, value: Any) -> ServedDevice:
+    def _fallback(self, index: Index, value: Any) -> ServedDevice | None:
         cached = self._cache.get(index, value, expired_ok=True)
         if cached is None:
             self.stats.unavailable += 1
             raise StoreUnavailable("the database is unreachable and the device is not cached")
         self.stats.stale_served += 1
-        return cached
+        return None if cached is _NO_DEVICE else cached
 
-    async def _load(self, index: Index, value: Any) -> tuple[ServedDevice | None, bool]:
+    async def _load(self, index: Index, value: Any) -> tuple[ServedDevice | _Cached | None, bool]:
+        """The device; `NO_DEVICE` when no row has this value; None when its row is unusable."""
         # Look-ups that arrive while a read runs (or in the window after it) are read together,
         # in one statement, by the next read. A batch still collecting has read nothing yet, so
         # what it reads is never older than any request it answers.
@@ -426,7 +492,7 @@ class FileStore:
         batch.values.add(value)
         # No timeout of its own: the reader's budget fails the whole batch when it runs out.
         found, allow_mac = await asyncio.shield(batch.result)
-        return found.get(value), allow_mac
+        return found.get(value, _NO_DEVICE), allow_mac
 
     async def _read_batch(self, batch: _Batch) -> None:
         # After its own batch, a reader goes on with the batch that collected meanwhile, on the
@@ -535,13 +601,18 @@ class FileStore:
     # --- invalidation ----------------------------------------------------------------------
 
     def _notified(self, payload: str) -> None:
-        try:
-            ids = None if payload == EVERYTHING else [int(part) for part in payload.split(",")]
-        except ValueError:
-            ids = None
-        self.invalidate(ids)
+        ids: list[int] | None = []
+        macs: list[str] = []
+        for token in payload.split(","):
+            if _ANNOUNCED_MAC.fullmatch(token):
+                macs.append(token)
+            elif ids is not None and token.isdigit():
+                ids.append(int(token))
+            else:
+                ids = None  # EVERYTHING, or what this version cannot read
+        self.invalidate(ids, macs)
 
-    def _committed(self, device_ids: set[int] | None) -> None:
+    def _committed(self, device_ids: set[int] | None, macs: set[str]) -> None:
         """A transaction of this process committed changes (called from any thread)."""
         loop = self._loop
         try:
@@ -549,22 +620,24 @@ class FileStore:
         except RuntimeError:
             running = None
         if loop is None or loop is running:
-            self._evict_committed(device_ids)
+            self._evict_committed(device_ids, macs)
         elif not loop.is_closed():
-            loop.call_soon_threadsafe(self._evict_committed, device_ids)
+            loop.call_soon_threadsafe(self._evict_committed, device_ids, macs)
 
-    def _evict_committed(self, device_ids: set[int] | None) -> None:
+    def _evict_committed(self, device_ids: set[int] | None, macs: set[str]) -> None:
         if not self._postgres:
-            self.invalidate(device_ids)
+            self.invalidate(device_ids, macs)
             return
         # The notification counts these; evicting now only spares this process the wait.
         self._epoch += 1
         self._allow_mac = None
         if device_ids is None:
             self._cache.clear()
-        else:
-            for device_id in device_ids:
-                self._cache.evict(device_id)
+            return
+        for device_id in device_ids:
+            self._cache.evict(device_id)
+        for mac in macs:
+            self._cache.evict_mac(mac)
 
 
 XML_TYPE = "application/xml"
@@ -597,6 +670,7 @@ _DEVICE_FILES = select(
 
 
 _MAC_DIGITS = re.compile(r"[0-9A-Fa-f]{12}")
+_ANNOUNCED_MAC = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}", re.ASCII)
 _INDEX_COLUMNS: dict[Index, str] = {"id": "id", "key": "key_hash", "mac": "mac"}
 
 

@@ -9,22 +9,28 @@ banned restarts the ban. Both backends behave the same way:
 * Redis, for several workers and hosts: state shared through the server's key expiry.
 
 The routes are expected to call `is_banned` before looking a file up (and answer 429), and
-`record_miss` after every 404.
+`record_miss` after every 404 of a request that named no device. Misses from
+`trusted_networks` (an office whose phones share one address) are counted for the metrics but
+never earn a ban; the check costs nothing on the hit path, since only misses make it.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol, TypeVar
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
+
+from magnaprov.settings import Network
 
 __all__ = [
     "MemoryMissGuard",
@@ -52,6 +58,7 @@ class MissGuardSettings:
     redis_url: str | None = None
     redis_key_prefix: str = "magnaprov:miss:"
     redis_timeout_seconds: float = 0.5
+    trusted_networks: tuple[Network, ...] = ()
 
     def __post_init__(self) -> None:
         if self.threshold < 1 or self.max_addresses < 1:
@@ -82,6 +89,24 @@ class MissGuard(Protocol):
     async def close(self) -> None: ...
 
 
+class _TrustedAddresses:
+    """Membership of client addresses in the trusted networks, remembered per address."""
+
+    def __init__(self, networks: tuple[Network, ...]) -> None:
+        self._networks = networks
+        # Scanners rotating addresses only churn the memo; it stays bounded.
+        self.trusts: Callable[[str], bool] = lru_cache(maxsize=4096)(self._compute)
+
+    def _compute(self, address: str) -> bool:
+        if not self._networks:
+            return False
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self._networks)
+
+
 def create_miss_guard(settings: MissGuardSettings, clock: Clock = time.monotonic) -> MissGuard:
     """Redis when a URL is configured (shared by every worker), memory otherwise."""
     if settings.redis_url is not None:
@@ -108,6 +133,7 @@ class MemoryMissGuard:
         self._clock = clock
         self._windows: OrderedDict[str, _Window] = OrderedDict()
         self._bans: OrderedDict[str, float] = OrderedDict()
+        self._trusted = _TrustedAddresses(settings.trusted_networks)
 
     async def is_banned(self, address: str) -> bool:
         return self._ban_in_force(address, self._clock())
@@ -115,6 +141,8 @@ class MemoryMissGuard:
     async def record_miss(self, address: str) -> bool:
         now = self._clock()
         self.counters.misses += 1
+        if self._trusted.trusts(address):
+            return False
         if self._ban_in_force(address, now):
             self._ban(address, now)
             return True
@@ -192,6 +220,7 @@ class RedisMissGuard:
         self._settings = settings
         self._redis = _connect(settings.redis_url, settings.redis_timeout_seconds)
         self._record = self._redis.register_script(_RECORD_MISS)
+        self._trusted = _TrustedAddresses(settings.trusted_networks)
 
     async def is_banned(self, address: str) -> bool:
         try:
@@ -202,6 +231,8 @@ class RedisMissGuard:
 
     async def record_miss(self, address: str) -> bool:
         self.counters.misses += 1
+        if self._trusted.trusts(address):
+            return False
         keys = [self._key(address, "misses"), self._key(address, "ban")]
         args = [_millis(self._settings.window_seconds), _millis(self._settings.ban_seconds)]
         try:

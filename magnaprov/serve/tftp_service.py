@@ -157,13 +157,14 @@ class TftpService:
     async def lookup(self, name: str, client: tuple[str, int]) -> bytes | None:
         """The `TftpServer` callback: the file's bytes, or None for "file not found"."""
         started = time.perf_counter()
-        device = None
+        device, identified = None, False
         try:
-            device = await self._device_for(name, client[0])
+            device, identified = await self._device_for(name, client[0])
         except StoreUnavailable:
             log.warning("TFTP: database unreachable and %r not cached", name)
         file = None if device is None else device.files.get(name.casefold())
-        if device is not None and file is not None:
+        if device is not None and file is not None and identified:
+            # A common file lent by another device says nothing of that device's phone.
             self._contacts.record(device.id, client[0], None)
         self._access_log.write(
             AccessRecord(
@@ -189,23 +190,25 @@ class TftpService:
         self._server, self._networks = server, tuple(networks)
         log.info("TFTP server listening on %s:%s", *server.address)
 
-    async def _device_for(self, name: str, address: str) -> ServedDevice | None:
+    async def _device_for(self, name: str, address: str) -> tuple[ServedDevice | None, bool]:
+        """The device whose file this is, and whether the client is that device's phone (it
+        named the MAC, now or earlier from this address)."""
         mac = self._catalog.mac_in_file_name(name) or _hunt_mac(name)
         if mac is not None:
             device = await self._store.by_mac(mac)
             if _served_over_tftp(device):
                 self._bind(address, device.id)
-                return device
-            return None
+                return device, True
+            return None, False
         name_key = name.casefold()
         bound = self._bound(address)
         if bound is not None:
             device = await self._store.by_id(bound)
             if _served_over_tftp(device) and name_key in device.files:
-                return device
+                return device, True
         holder = await self._store.server_default_holder(name_key, UpdateProtocol.TFTP)
         device = None if holder is None else await self._store.by_id(holder)
-        return device if _served_over_tftp(device) else None
+        return (device, False) if _served_over_tftp(device) else (None, False)
 
     def _bind(self, address: str, device_id: int) -> None:
         self._bindings[address] = (device_id, time.monotonic() + self._binding_seconds)

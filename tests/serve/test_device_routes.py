@@ -408,12 +408,12 @@ async def test_http_digest_accepts_the_device_credentials_and_refuses_replays(ht
     assert (await http.get(uri, headers={"Authorization": wrong})).status_code == 401
     head = digest_header(offers[0], device.http_user, device.http_password, uri, 9, "HEAD")
     assert (await http.head(uri, headers={"Authorization": head})).status_code == 200
+    # The shared root never challenges: a device that needs credentials is served from its
+    # own directory only, even with the right ones.
     root = "/prov/" + device_file(MAC_A)
-    root_challenge = await http.get(root)
-    assert root_challenge.status_code == 401
-    offer = root_challenge.headers.get_list("www-authenticate")[0]
-    header = digest_header(offer, device.http_user, device.http_password, root, 1)
-    assert (await http.get(root, headers={"Authorization": header})).status_code == 200
+    assert (await http.get(root)).status_code == 404
+    header = digest_header(offers[0], device.http_user, device.http_password, root, 1)
+    assert (await http.get(root, headers={"Authorization": header})).status_code == 404
     # Switched off again: served without credentials at once.
     await provision_on(gql, world.tree["o1"].token, line, MAC_A, YEALINK, auth=False)
     assert (await http.get(uri)).status_code == 200
@@ -481,7 +481,8 @@ async def test_metrics_count_requests_misses_bans_and_regenerations(http, world)
     url = world.a.directory + device_file(MAC_A)
     etag = (await http.get(url)).headers["etag"]
     await http.get(url, headers={"If-None-Match": etag})
-    await http.get(world.a.directory + "nope.cfg")
+    await http.get(world.a.directory + "nope.cfg")  # an identified phone: not scanning
+    await http.get(f"/prov/{secrets.token_urlsafe(24)}/nope.cfg")
     text = (await http.get("/metrics")).text
     assert (
         'magnaprov_device_requests_total{route="/prov/{key}/{file}",method="GET",status="200"} 1'
@@ -492,7 +493,7 @@ async def test_metrics_count_requests_misses_bans_and_regenerations(http, world)
         in text
     )
     assert (
-        'magnaprov_device_requests_total{route="/prov/{key}/{file}",method="GET",status="404"} 1'
+        'magnaprov_device_requests_total{route="/prov/{key}/{file}",method="GET",status="404"} 2'
         in text
     )
     assert "magnaprov_device_not_modified_total 1" in text

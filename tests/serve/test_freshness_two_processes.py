@@ -206,3 +206,21 @@ async def test_a_change_through_one_process_is_served_by_the_other_within_millis
         await served(b, new_url, status(404))
         metrics = (await b.get("/metrics")).text
         assert counter(metrics, "magnaprov_file_regenerations_total") >= 8
+
+
+async def test_a_mac_one_process_found_unknown_is_served_there_once_another_provisions_it(
+    pg_engine, migrated_postgres, servers
+):
+    url_a, url_b = servers
+    services = Services.from_settings(make_settings(migrated_postgres))
+    tree = await build_tree(create_session_factory(pg_engine), services)
+    token = tree["o1"].token
+    async with httpx.AsyncClient(base_url=url_a) as a, httpx.AsyncClient(base_url=url_b) as b:
+        await asyncio.gather(ready(a), ready(b))
+        gql = GraphQL(a)
+        await set_preferences(gql, tree["admin"].token, allow=True, registrar=REGISTRAR)
+        for _ in range(2):  # the second answer comes from B's memory of the unknown MAC
+            assert (await b.get("/prov/" + DEVICE_FILE)).status_code == 404
+        line = await add_line(gql, token, tree["u1"].gid, "Late Comer", "Late-Comer-pw-0")
+        await provision_on(gql, token, line, MAC, YEALINK, protocol="HTTP", macBased=True)
+        await served(b, "/prov/" + DEVICE_FILE, has("account.1.password = Late-Comer-pw-0"))
