@@ -19,11 +19,15 @@ from magnaprov.resolvers.bootstrap import ADMIN_LOGIN, ensure_admin, reset_admin
 from magnaprov.resolvers.demo import DemoLogin, create_demo_tree
 from magnaprov.resolvers.regeneration import BulkSummary, count_devices, regenerate_in_bulk
 from magnaprov.resolvers.secret_rotation import reencrypt_all
+from magnaprov.serve.log_config import configure_logging, logging_config
+from magnaprov.serve.readiness import wait_for_database
 from magnaprov.serve.tftp_service import TftpThread
 from magnaprov.settings import Settings, get_settings
 from magnaprov.tenancy.secrets import SecretBox, load_keyring, parse_keyring, write_key_file
 
 __all__ = ["app"]
+
+log = logging.getLogger("magnaprov.cli")
 
 app = typer.Typer(help="magnaprov: SIP phone provisioning server.", no_args_is_help=True)
 
@@ -45,9 +49,10 @@ def serve(
             err=True,
         )
         raise typer.Exit(code=2)
+    configure_logging(settings)
+    asyncio.run(_wait_for_database(settings))
     _migrate(settings)
     asyncio.run(_ensure_admin(settings, reset=False))
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     # TFTP (idle until the global preferences switch it on) must run once per host: on the
     # worker's event loop with one worker, in this supervising process with several.
@@ -67,10 +72,22 @@ def serve(
             # Its request lines would log device keys; the device routes write their own lines
             # (MAGNAPROV_ACCESS_LOG), naming devices by id.
             access_log=False,
+            log_config=logging_config(settings),
         )
     finally:
         if tftp is not None:
             tftp.stop()
+
+
+async def _wait_for_database(settings: Settings) -> None:
+    engine = create_engine(settings.database_url)
+    try:
+        await wait_for_database(engine, settings.startup_wait_seconds)
+    except RuntimeError as error:
+        log.error("not serving: %s", error)
+        raise typer.Exit(code=1) from None
+    finally:
+        await engine.dispose()
 
 
 def _exit_on_sigterm(_signal: int, _frame: FrameType | None) -> None:

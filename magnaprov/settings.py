@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,6 +67,12 @@ class Settings(BaseSettings):
     # TFTP (switched on and restricted in the global preferences) listens here.
     tftp_host: str = "0.0.0.0"  # noqa: S104 - phones reach TFTP on whatever interface they can
     tftp_port: int = Field(default=69, ge=0, le=65535)
+    # Application, uvicorn and access lines: "json" (one object a line) or "text".
+    log_format: Literal["json", "text"] = "text"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # How long a starting server waits for the database to answer and be at the code's
+    # migration head before it gives up (it accepts no request meanwhile).
+    startup_wait_seconds: float = Field(default=60.0, ge=0)
 
 
 @lru_cache(maxsize=1)

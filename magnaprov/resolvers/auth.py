@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +34,8 @@ __all__ = [
     "logout",
     "revoke_api_token",
 ]
+
+log = logging.getLogger("magnaprov.auth")
 
 MAX_TOKEN_NAME = 100
 MAX_API_TOKEN_DAYS = 3650
@@ -127,12 +130,16 @@ async def login(
             )
         ).one_or_none()
     hasher = services.hasher
+    # Logged, never with the password, nor with a login name nobody has (it may be a password
+    # typed in the wrong field).
     if account is None:
         await hasher.spend_equal_time(password)
         problems.add(None, ErrorCode.INVALID_CREDENTIALS, _BAD_CREDENTIALS)
+        log.info("login failed: unknown login", extra={"account_id": None})
         return None, problems
     if not await hasher.verify(account.password_hash, password):
         problems.add(None, ErrorCode.INVALID_CREDENTIALS, _BAD_CREDENTIALS)
+        log.info("login failed: wrong password", extra={"account_id": account.id})
         return None, problems
     new_hash = await hasher.hash(password) if hasher.needs_rehash(account.password_hash) else None
     ttl = timedelta(hours=services.settings.session_ttl_hours)
@@ -145,6 +152,7 @@ async def login(
             )
         issued = _issue(session, account.id, TokenKind.SESSION, None, utcnow() + ttl)
         await session.commit()
+    log.info("login succeeded", extra={"account_id": account.id, "token_id": issued.row.id})
     return issued, problems
 
 

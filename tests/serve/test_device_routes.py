@@ -128,8 +128,15 @@ async def raw_request(
     return sent[0]["status"], sent[0]["headers"], b"".join(m.get("body", b"") for m in sent[1:])
 
 
+# Headers that differ between any two answers: the time and the request's own id.
+PER_REQUEST_HEADERS = {"date", "x-request-id"}
+
+
 def without_date(response: httpx.Response) -> list[tuple[str, str]]:
-    return [(k, v) for k, v in response.headers.multi_items() if k.lower() != "date"]
+    """The headers, but for those of `PER_REQUEST_HEADERS`."""
+    return [
+        (k, v) for k, v in response.headers.multi_items() if k.lower() not in PER_REQUEST_HEADERS
+    ]
 
 
 # --- serving ----------------------------------------------------------------------------------
