@@ -10,6 +10,7 @@ logged either, only the names taken from it.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -24,6 +25,8 @@ __all__ = ["Operation", "describe_operation", "log_operation"]
 log = logging.getLogger("magnaprov.graphql")
 
 _UNCODED = "UNCODED"  # a masked error, or one of the document (syntax, validation)
+_CACHED_MAX_CHARS = 16 * 1024
+_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,99}")  # a GraphQL name, cut at 100 characters
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +38,21 @@ class Operation:
     fields: tuple[str, ...]
 
 
-@lru_cache(maxsize=256)  # clients send the same few documents over and over
 def describe_operation(query: str, operation_name: str | None, max_tokens: int) -> Operation:
     """The operation `operation_name` (or the only one) of `query`, parsed within `max_tokens`."""
+    if len(query) > _CACHED_MAX_CHARS:
+        return _describe(query, operation_name, max_tokens)
+    return _describe_cached(query, operation_name, max_tokens)
+
+
+def _describe(query: str, operation_name: str | None, max_tokens: int) -> Operation:
+    # A name the client sent but the document lacks is kept only if it could be a name: it
+    # must not break or forge a log line.
+    unmatched = Operation(None, operation_name if _is_name(operation_name) else None, ())
     try:
         document = parse(query, no_location=True, max_tokens=max_tokens)
     except GraphQLError:
-        return Operation(None, operation_name, ())
+        return unmatched
     operations = [
         definition
         for definition in document.definitions
@@ -49,7 +60,7 @@ def describe_operation(query: str, operation_name: str | None, max_tokens: int) 
         and (operation_name is None or _named(definition, operation_name))
     ]
     if not operations:
-        return Operation(None, operation_name, ())
+        return unmatched
     chosen = operations[0]
     fields = tuple(
         selection.name.value
@@ -58,6 +69,15 @@ def describe_operation(query: str, operation_name: str | None, max_tokens: int) 
     )
     name = chosen.name.value if chosen.name else None
     return Operation(chosen.operation.value, name, fields)
+
+
+# Clients send the same few documents over and over; the cache holds small ones only, so that
+# unique large documents cannot fill memory (256 x 16 KiB at most).
+_describe_cached = lru_cache(maxsize=256)(_describe)
+
+
+def _is_name(text: str | None) -> bool:
+    return text is not None and _NAME.fullmatch(text) is not None
 
 
 def _named(definition: OperationDefinitionNode, name: str) -> bool:

@@ -99,3 +99,5 @@ def test_the_named_operation_is_the_one_described():
     assert describe_operation("{ viewer { login } }", None, 1000).name is None
     assert describe_operation("{ viewer ", None, 1000).kind is None  # does not parse
     assert describe_operation("{ a b c d e }", None, 3).kind is None  # over the token limit
+    assert describe_operation("{ viewer ", "Fine_1", 1000).name == "Fine_1"
+    assert describe_operation("{ viewer ", "forged\nline", 1000).name is None
