@@ -24,8 +24,10 @@ run: $(INSTALLED)
 test: $(INSTALLED) test-system-deps graphiql-assets
 	$(PY) -m pytest
 
-# Real clients for the tests: curl's tftp:// for the TFTP server, Debian's Chromium for GraphiQL.
+# Real clients for the tests: curl's tftp:// for the TFTP server, Debian's Chromium for GraphiQL,
+# systemd-analyze for the service unit in deploy/.
 test-system-deps:
+	@command -v systemd-analyze >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq systemd; }
 	@command -v curl >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq curl; }
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }
 

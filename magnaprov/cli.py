@@ -29,6 +29,8 @@ from magnaprov.resolvers.regeneration import BulkSummary, count_devices, regener
 from magnaprov.resolvers.secret_rotation import reencrypt_all
 from magnaprov.resolvers.services import secret_box_for
 from magnaprov.serve.listeners import serve_http_and_https
+from magnaprov.serve.log_config import configure_logging, logging_config
+from magnaprov.serve.readiness import wait_for_database
 from magnaprov.serve.tftp_service import TftpThread
 from magnaprov.settings import Settings, get_settings
 from magnaprov.tenancy.secrets import (
@@ -40,6 +42,8 @@ from magnaprov.tenancy.secrets import (
 )
 
 __all__ = ["app"]
+
+log = logging.getLogger("magnaprov.cli")
 
 app = typer.Typer(help="magnaprov: SIP phone provisioning server.", no_args_is_help=True)
 
@@ -80,9 +84,10 @@ def serve(
             err=True,
         )
         raise typer.Exit(code=2)
+    configure_logging(settings)
+    asyncio.run(_wait_for_database(settings))
     _migrate_for_serving(settings)
     asyncio.run(_ensure_admin(settings, reset=False))
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     for finding in asyncio.run(_findings(settings)):
         logging.getLogger("magnaprov.check").warning(
             "%s: %s %s", finding.code, finding.message, finding.advice
@@ -95,6 +100,7 @@ def serve(
         "forwarded_allow_ips": settings.trusted_proxies or None,
         "server_header": False,
         "access_log": False,
+        "log_config": logging_config(settings),
     }
     if settings.tls_served:
         asyncio.run(serve_http_and_https(settings, **options))
@@ -153,6 +159,17 @@ async def _findings(settings: Settings) -> list[Finding]:
     try:
         async with create_session_factory(engine)() as session:
             return await check_configuration(session, settings)
+    finally:
+        await engine.dispose()
+
+
+async def _wait_for_database(settings: Settings) -> None:
+    engine = create_engine(settings.database_url)
+    try:
+        await wait_for_database(engine, settings.startup_wait_seconds)
+    except RuntimeError as error:
+        log.error("not serving: %s", error)
+        raise typer.Exit(code=1) from None
     finally:
         await engine.dispose()
 

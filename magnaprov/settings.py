@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -134,6 +135,12 @@ class Settings(BaseSettings):
     def trusted_client_networks(self) -> tuple[Network, ...]:
         """`trusted_networks`, parsed."""
         return parse_networks(self.trusted_networks)
+    # Application, uvicorn and access lines: "json" (one object a line) or "text".
+    log_format: Literal["json", "text"] = "text"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # How long a starting server waits for the database to answer and be at the code's
+    # migration head before it gives up (it accepts no request meanwhile).
+    startup_wait_seconds: float = Field(default=60.0, ge=0)
 
 
 @lru_cache(maxsize=1)

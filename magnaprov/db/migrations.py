@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alembic import command
 
-__all__ = ["SecretsFactory", "alembic_config", "database_url_for", "secrets_for", "upgrade_to_head"]
+__all__ = [
+    "SecretsFactory",
+    "alembic_config",
+    "database_revisions",
+    "database_url_for",
+    "script_heads",
+    "secrets_for",
+    "upgrade_to_head",
+]
 
 # The migrations live beside the package in the source tree (the layout of DESIGN.md);
 # `make run` installs the package in editable mode, so this path resolves in every checkout.
@@ -20,6 +33,7 @@ _SECRETS_OPTION = "magnaprov.secrets"
 # Makes the secrets box (a `magnaprov.tenancy.SecretBox`) for revisions that encrypt rows;
 # called only when there is something to encrypt.
 SecretsFactory = Callable[[], Any]
+_VERSION_TABLE = "alembic_version"  # alembic's default, which env.py keeps
 
 
 def alembic_config(database_url: str, secrets: SecretsFactory | None = None) -> Config:
@@ -50,3 +64,25 @@ def upgrade_to_head(database_url: str, secrets: SecretsFactory | None = None) ->
     `secrets` makes the box revisions encrypt existing rows with; without it they load the
     keyring from the settings, as the app does."""
     command.upgrade(alembic_config(database_url, secrets), "head")
+
+
+@lru_cache(maxsize=1)
+def script_heads() -> frozenset[str]:
+    """The head revision(s) of the migration scripts this code ships (read once per process)."""
+    config = Config()
+    config.set_main_option("script_location", str(_PROJECT_ROOT / "alembic"))
+    return frozenset(ScriptDirectory.from_config(config).get_heads())
+
+
+async def database_revisions(connection: AsyncConnection) -> frozenset[str]:
+    """The revision(s) the database is at; empty when it was never migrated."""
+    return await connection.run_sync(_current_heads)
+
+
+def _current_heads(connection: Connection) -> frozenset[str]:
+    # Read directly rather than through alembic's MigrationContext, which logs two lines each
+    # time it is made: this runs on every readiness probe.
+    if not inspect(connection).has_table(_VERSION_TABLE):
+        return frozenset()
+    rows = connection.execute(text(f"SELECT version_num FROM {_VERSION_TABLE}"))  # noqa: S608
+    return frozenset(str(row[0]) for row in rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +35,8 @@ __all__ = [
     "logout",
     "revoke_api_token",
 ]
+
+log = logging.getLogger("magnaprov.auth")
 
 MAX_TOKEN_NAME = 100
 MAX_API_TOKEN_DAYS = 3650
@@ -140,6 +143,7 @@ async def login(
     attempt = _Attempt(login_name, client_address, account)
     if account is None or new_hash is None:
         await _record_attempt(db, attempt, succeeded=False)
+        log.info("login failed", extra={"account_id": account.id if account else None})
         problems.add(None, ErrorCode.INVALID_CREDENTIALS, _BAD_CREDENTIALS)
         return None, problems
     await services.login_throttle.succeeded(login_name)
@@ -154,6 +158,7 @@ async def login(
         issued = _issue(session, account.id, TokenKind.SESSION, None, utcnow() + ttl)
         _add_attempt_entry(session, attempt, succeeded=True)
         await session.commit()
+    log.info("login succeeded", extra={"account_id": account.id, "token_id": issued.row.id})
     return issued, problems
 
 
@@ -178,6 +183,8 @@ async def _check_password(
             )
         ).one_or_none()
     hasher = services.hasher
+    # Logged, never with the password, nor with a login name nobody has (it may be a password
+    # typed in the wrong field).
     if account is None:
         await hasher.spend_equal_time(password)
         return None, None

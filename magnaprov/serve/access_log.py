@@ -9,17 +9,23 @@ of the CPU of a cached fetch; formatted here and written once per batch it is a 
 Lines are written when `MAX_BUFFERED` are waiting, at least every `FLUSH_SECONDS` (the
 server's flusher task), and when the server stops. Application messages still go through
 `logging`.
+
+`json=True` writes each line as a JSON object with the fields every application line carries
+(`time`, `level`, `worker`, `request_id`, `logger`, `event`), for the same log pipeline.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
+
+import orjson
 
 __all__ = ["FLUSH_SECONDS", "MAX_BUFFERED", "AccessLog", "AccessRecord", "open_access_log"]
 
@@ -42,17 +48,25 @@ class AccessRecord:
     client: str
     device_id: int | None
     file: str | None
+    request_id: str | None = None
 
 
 class AccessLog:
     """Buffers formatted access lines and writes them in batches to `stream` (None: off)."""
 
     def __init__(
-        self, stream: TextIO | None, *, owns_stream: bool = False, max_buffered: int = MAX_BUFFERED
+        self,
+        stream: TextIO | None,
+        *,
+        owns_stream: bool = False,
+        max_buffered: int = MAX_BUFFERED,
+        json: bool = False,
     ) -> None:
         self._stream = stream
         self._owns_stream = owns_stream
         self._max_buffered = max_buffered
+        self._json = json
+        self._worker = os.getpid()
         self._lines: list[str] = []
         self._second = -1
         self._stamp = ""
@@ -65,14 +79,42 @@ class AccessLog:
         if now != self._second:  # one timestamp string per second, not per line
             self._second = now
             self._stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
-        device = "-" if record.device_id is None else record.device_id
-        self._lines.append(
-            f"{self._stamp} access device={device} file={_printable(record.file) or '-'} "
-            f"status={record.status} bytes={record.bytes} ms={record.milliseconds:.2f} "
-            f"client={record.client} method={record.method} route={record.route}\n"
-        )
+        self._lines.append(self._json_line(record) if self._json else self._text_line(record))
         if len(self._lines) >= self._max_buffered:
             self.flush()
+
+    def _text_line(self, record: AccessRecord) -> str:
+        device = "-" if record.device_id is None else record.device_id
+        return (
+            f"{self._stamp} access device={device} file={_printable(record.file) or '-'} "
+            f"status={record.status} bytes={record.bytes} ms={record.milliseconds:.2f} "
+            f"client={record.client} method={record.method} route={record.route} "
+            f"request_id={record.request_id or '-'}\n"
+        )
+
+    def _json_line(self, record: AccessRecord) -> str:
+        # orjson escapes whatever a requested name holds; the name is only cut short.
+        fields = {
+            "time": self._stamp,
+            "level": "info",
+            "worker": self._worker,
+            "request_id": record.request_id,
+            "logger": "magnaprov.access",
+            "event": "access",
+            "device": record.device_id,
+            "file": None if record.file is None else record.file[:_MAX_NAME],
+            "status": record.status,
+            "bytes": record.bytes,
+            "ms": round(record.milliseconds, 2),
+            "client": record.client,
+            "method": record.method,
+            "route": record.route,
+        }
+        try:
+            return orjson.dumps(fields).decode() + "\n"
+        except orjson.JSONEncodeError:  # a name that is not valid Unicode (a lone surrogate)
+            fields["file"] = _printable(record.file)
+            return orjson.dumps(fields).decode() + "\n"
 
     def flush(self) -> None:
         """Write every buffered line."""
@@ -102,12 +144,12 @@ class AccessLog:
             self.flush()
 
 
-def open_access_log(destination: str) -> AccessLog:
-    """`-` for stderr, `off` for none, otherwise a file appended to."""
+def open_access_log(destination: str, *, json: bool = False) -> AccessLog:
+    """`-` for stderr, `off` for none, otherwise a file appended to; `json` for JSON lines."""
     if destination == "off":
         return AccessLog(None)
     if destination == "-":
-        return AccessLog(sys.stderr)
+        return AccessLog(sys.stderr, json=json)
     path = Path(destination)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -118,7 +160,7 @@ def open_access_log(destination: str) -> AccessLog:
             f"MAGNAPROV_ACCESS_LOG: cannot append to {destination!r} ({reason}); "
             'use "-" for stderr, "off", or a writable file.'
         ) from error
-    return AccessLog(stream, owns_stream=True)
+    return AccessLog(stream, owns_stream=True, json=json)
 
 
 def _printable(name: str | None) -> str | None:

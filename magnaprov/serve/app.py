@@ -1,4 +1,4 @@
-"""The Starlette application: /graphql, /healthz, /metrics and the device routes under /prov."""
+"""The ASGI app: /graphql, /healthz, /readyz, /metrics, and the device routes under /prov."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ from magnaprov.serve.graphql_app import GraphQLEndpoint
 from magnaprov.serve.health import health_endpoint
 from magnaprov.serve.metrics import ServeMetrics, metrics_endpoint
 from magnaprov.serve.miss_guard import MissGuardSettings, create_miss_guard
+from magnaprov.serve.readiness import ReadinessProbe, readiness_endpoint
+from magnaprov.serve.request_ids import RequestIds
 from magnaprov.serve.request_limits import GraphQLRequestLimits
 from magnaprov.serve.tftp_service import TftpService
 from magnaprov.settings import Settings, get_settings
@@ -90,7 +92,7 @@ def create_app(
     contacts = ContactRecorder(
         engine, settings.contact_flush_seconds, settings.contact_resolution_seconds
     )
-    access_log = open_access_log(settings.access_log)
+    access_log = open_access_log(settings.access_log, json=settings.log_format == "json")
     metrics = ServeMetrics(guard, store, contacts)
     device_routes = DeviceRoutes(
         store,
@@ -105,9 +107,12 @@ def create_app(
     tftp_service = (
         TftpService.from_settings(settings, engine, store, contacts, access_log) if tftp else None
     )
+    readiness = ReadinessProbe(engine, session_factory, services.secrets)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # No request (and no phone) is taken before the database answers at our schema.
+        await readiness.wait_until_serving(settings.startup_wait_seconds)
         await store.start()
         await contacts.start()
         background = [asyncio.create_task(access_log.flush_periodically())]
@@ -133,6 +138,7 @@ def create_app(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", health_endpoint(engine), methods=["GET", "HEAD"]),
+            Route("/readyz", readiness_endpoint(readiness), methods=["GET", "HEAD"]),
             Route("/metrics", metrics_endpoint(metrics), methods=["GET"]),
             Mount("/prov", app=device_routes),
             graphiql.route(),
@@ -157,7 +163,8 @@ class MagnaprovApp:
     Phones are the hot path: a boot storm is thousands of small fetches a second, and each
     Starlette layer (error and limits middleware, router, mount) costs about as much as the
     route itself. The device routes need none of them: they parse their own path, answer every
-    error themselves and log their own access line.
+    error themselves, give the request its id and log their own access line. Everything else
+    gets its request id outside Starlette, so even a 500 of its error middleware carries it.
     """
 
     def __init__(self, starlette: Starlette, device_routes: DeviceRoutes) -> None:
@@ -165,9 +172,10 @@ class MagnaprovApp:
         self.state = starlette.state
         self.router = starlette.router  # its lifespan is the app's
         self._device_routes = device_routes
+        self._with_request_ids = RequestIds(starlette)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(DEVICE_PREFIX):
             await self._device_routes(scope, receive, send)
         else:
-            await self.starlette(scope, receive, send)
+            await self._with_request_ids(scope, receive, send)

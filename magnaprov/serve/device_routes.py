@@ -53,6 +53,8 @@ from magnaprov.serve.digest import DigestAuthenticator, DigestResult
 from magnaprov.serve.file_store import FileStore, ServedDevice, ServedFile, StoreUnavailable
 from magnaprov.serve.metrics import ServeMetrics
 from magnaprov.serve.miss_guard import MissGuard
+from magnaprov.serve.request_ids import HEADER as REQUEST_ID_HEADER
+from magnaprov.serve.request_ids import request_id_of
 from magnaprov.serve.tls import client_certificate
 from magnaprov.serve.user_agents import mac_from_text, parse_user_agent
 from magnaprov.templating import Catalog, load_catalog
@@ -162,6 +164,7 @@ class DeviceRoutes:
         if scope["type"] != "http":
             return
         started = time.perf_counter()
+        request_id = request_id_of(scope["headers"])
         target = parse_target(scope)
         request = _Request(scope, receive, target)
         try:
@@ -169,9 +172,8 @@ class DeviceRoutes:
         except StoreUnavailable:
             reply = _UNAVAILABLE
         head = request.method == "HEAD"
-        await send(
-            {"type": "http.response.start", "status": reply.status, "headers": reply.headers}
-        )
+        headers = (*reply.headers, (REQUEST_ID_HEADER, request_id.encode("ascii")))
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if head else reply.body})
         method = request.method if request.method in _METHODS else "OTHER"
         self._metrics.count_request(target.route, method, reply.status)
@@ -185,6 +187,7 @@ class DeviceRoutes:
                 client=request.client,
                 device_id=request.device_id,
                 file=target.name,
+                request_id=request_id,
             )
         )
 

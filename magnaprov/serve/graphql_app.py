@@ -8,6 +8,7 @@ already committed: then it stays a 200 whose errors say the database was lost pa
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import orjson
@@ -17,7 +18,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from magnaprov.db import set_tree_scope
@@ -32,6 +33,7 @@ from magnaprov.serve.database_errors import (
     unavailable_response,
 )
 from magnaprov.serve.graphiql import GraphiQLAssets
+from magnaprov.serve.graphql_log import describe_operation, log_operation
 from magnaprov.tenancy import Viewer
 
 __all__ = ["GraphQLEndpoint", "bearer_token"]
@@ -108,6 +110,28 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             if isinstance(db, RequestDatabase):
                 await db.close()
 
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,  # Strawberry's request adapter, passed through
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        # One log line per operation (a batch has several), whatever it asked for.
+        started = time.perf_counter()
+        result = await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+        operation = describe_operation(
+            request_data.query or "",
+            request_data.operation_name,
+            self._services.settings.graphql_max_tokens,
+        )
+        log_operation(operation, context.viewer, time.perf_counter() - started, result)
+        return result
+
     def encode_json(self, data: object) -> bytes:
         # orjson writes a page of 1,000 devices in a fifth of the time the json module takes.
         return orjson.dumps(data)
@@ -138,7 +162,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         db = RequestDatabase(session)
         request.state.magnaprov_db = db
         async with db.reading():
-            viewer = await authenticate(session, bearer_token(request.headers.get("authorization")))
+            token = bearer_token(request.headers.get("authorization"))
+            viewer = await authenticate(session, token)
+        if token is not None and viewer is None:
+            log.info("bearer token refused: unknown, revoked or expired")
         # Everything this request reads is confined to the viewer's subtree from here on.
         set_tree_scope(session.sync_session, _tree_scope(viewer))
         client = request.client.host if request.client else None

@@ -289,7 +289,7 @@ class TftpThread:
         contacts = ContactRecorder(
             engine, settings.contact_flush_seconds, settings.contact_resolution_seconds
         )
-        access_log = open_access_log(settings.access_log)
+        access_log = open_access_log(settings.access_log, json=settings.log_format == "json")
         self.service = TftpService.from_settings(settings, engine, store, contacts, access_log)
         flusher = asyncio.create_task(access_log.flush_periodically())
         try:

@@ -76,23 +76,27 @@ def uvicorn_process(environment: dict[str, str], workdir: Path) -> Iterator[str]
 
 @contextmanager
 def serve_process(
-    database_url: str, workdir: Path, **environment: str
+    database_url: str, workdir: Path, *, separate_stderr: bool = False, **environment: str
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """`python -m magnaprov.cli serve` on a free port; yields the process and its URL.
 
-    Its output goes to `workdir/server.log`; it is killed at the end if still running.
+    Its output goes to `workdir/server.log` (its stderr, the log, to `workdir/stderr.log` with
+    `separate_stderr`); it is killed at the end if still running.
     """
     port = free_port()
     variables = server_environment(
         database_url, MAGNAPROV_HOST="127.0.0.1", MAGNAPROV_PORT=str(port), **environment
     )
-    with (workdir / "server.log").open("w") as log:
+    with (
+        (workdir / "server.log").open("w") as log,
+        (workdir / "stderr.log").open("w") as errors,
+    ):
         process = subprocess.Popen(
             [sys.executable, "-m", "magnaprov.cli", "serve"],
             env=variables,
             cwd=workdir,
             stdout=log,
-            stderr=subprocess.STDOUT,
+            stderr=errors if separate_stderr else subprocess.STDOUT,
         )
     try:
         yield process, f"http://127.0.0.1:{port}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -128,8 +129,15 @@ async def raw_request(
     return sent[0]["status"], sent[0]["headers"], b"".join(m.get("body", b"") for m in sent[1:])
 
 
+# Headers that differ between any two answers: the time and the request's own id.
+PER_REQUEST_HEADERS = {"date", "x-request-id"}
+
+
 def without_date(response: httpx.Response) -> list[tuple[str, str]]:
-    return [(k, v) for k, v in response.headers.multi_items() if k.lower() != "date"]
+    """The headers, but for those of `PER_REQUEST_HEADERS`."""
+    return [
+        (k, v) for k, v in response.headers.multi_items() if k.lower() not in PER_REQUEST_HEADERS
+    ]
 
 
 # --- serving ----------------------------------------------------------------------------------
@@ -514,7 +522,9 @@ async def test_one_access_line_per_fetch_names_the_device_never_its_key(
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=CLIENT)
         async with httpx.AsyncClient(transport=transport, base_url="http://prov.test") as http:
-            await http.get(world.a.directory + device_file(MAC_A), headers={"User-Agent": UA})
+            fetched = await http.get(
+                world.a.directory + device_file(MAC_A), headers={"User-Agent": UA}
+            )
             await http.get(f"/prov/{world.a.key}/missing.cfg")
     # Written in batches; the last one when the app stops.
     served, missed = log_file.read_text().splitlines()
@@ -524,7 +534,34 @@ async def test_one_access_line_per_fetch_names_the_device_never_its_key(
     assert int(fields["bytes"]) > 0 and fields["client"] == CLIENT[0]
     assert fields["route"] == "/prov/{key}/{file}" and fields["file"] == device_file(MAC_A)
     assert fields["method"] == "GET" and float(fields["ms"]) >= 0
+    assert fields["request_id"] == fetched.headers["x-request-id"]
     assert "status=404" in missed and "file=missing.cfg" in missed
+    assert world.a.key not in log_file.read_text()
+
+
+async def test_access_lines_in_json_mode_parse_and_name_the_request_never_the_key(
+    engine, settings, world, tmp_path
+):
+    log_file = tmp_path / "access.log"
+    json_settings = settings.model_copy(update={"access_log": str(log_file), "log_format": "json"})
+    app = create_app(json_settings, engine)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=CLIENT)
+        async with httpx.AsyncClient(transport=transport, base_url="http://prov.test") as http:
+            served = await http.get(
+                world.a.directory + device_file(MAC_A),
+                headers={"User-Agent": UA, "X-Request-ID": "boot-0001"},
+            )
+            missed = await http.get(f"/prov/{world.a.key}/%22odd%20n%C3%A4me.cfg")
+    lines = [json.loads(line) for line in log_file.read_text().splitlines()]
+    assert [line["request_id"] for line in lines] == ["boot-0001", missed.headers["x-request-id"]]
+    first, second = lines
+    assert served.headers["x-request-id"] == "boot-0001"
+    assert {"time", "level", "worker", "logger", "event"} <= first.keys()
+    assert first["event"] == "access" and first["device"] == _id(world.a)
+    assert first["status"] == 200 and first["bytes"] == len(served.content)
+    assert first["route"] == "/prov/{key}/{file}" and first["file"] == device_file(MAC_A)
+    assert second["status"] == 404 and second["file"] == '"odd näme.cfg'
     assert world.a.key not in log_file.read_text()
 
 
