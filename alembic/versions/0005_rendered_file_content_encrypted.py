@@ -49,6 +49,9 @@ _FILES = sa.table(
 
 
 def upgrade() -> None:
+    # contract step: changes the meaning of rendered_file.content in place, which the release
+    # before it cannot read; a security fix cannot keep the plaintext for a release, so the
+    # README's upgrade section says to stop that release's workers before migrating.
     if op.get_bind().dialect.name == "sqlite":
         op.execute("PRAGMA secure_delete = ON")  # the replaced plaintext is zeroed, not freed
     _convert(_encrypted)
