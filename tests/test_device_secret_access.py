@@ -67,10 +67,8 @@ async def phone(gql: Any, tree: dict[str, Member]) -> dict[str, Any]:
     assert payload["userErrors"] == [], payload
     device = payload["device"]
     key = device["provisioningLinks"][0]["url"].rstrip("/").rsplit("/", 1)[-1]
-    assert {link["kind"] for link in device["provisioningLinks"]} == {
-        "DEVICE_DIRECTORY",
-        "SHARED_ROOT",
-    }
+    # HTTP Digest keeps it off the shared root: its own directory is its only link.
+    assert {link["kind"] for link in device["provisioningLinks"]} == {"DEVICE_DIRECTORY"}
     return {
         "extension": extension_id,
         "device": device["id"],
@@ -108,10 +106,7 @@ def _check(answer: Any, modify: bool, secrets: list[str]) -> None:
         if modify:
             assert device["adminPassword"] and device["httpAuthPassword"]
             assert device["httpAuthUsername"]
-            assert {link["kind"] for link in device["provisioningLinks"]} == {
-                "DEVICE_DIRECTORY",
-                "SHARED_ROOT",
-            }
+            assert {link["kind"] for link in device["provisioningLinks"]} == {"DEVICE_DIRECTORY"}
             assert all(file["content"] and file["etag"] for file in device["files"])
         else:
             assert device["adminPassword"] is None

@@ -12,16 +12,20 @@ from typing import Any
 import httpx
 import pytest
 from account_tree import build_tree
+from alembic.script import ScriptDirectory
 from conftest import TEST_KEYRING, make_settings
 from extension_fixtures import create_extension
 
 from alembic import command
-from magnaprov.db.migrations import alembic_config, upgrade_to_head
+from magnaprov.db.migrations import alembic_config, script_heads, upgrade_to_head
 from magnaprov.serve.app import create_app
 
 SET_SIP_PASSWORD = """mutation($id: ID!, $pw: String!) {
   updateSipPreferences(extensionId: $id, phonePassword: $pw, phonePasswordConfirmation: $pw) {
     userErrors { code } } }"""
+# The revision a database one step behind this code's head is at.
+[HEAD] = script_heads()
+BEHIND = ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(HEAD).down_revision
 OTHER_KEYRING = "otherkey:" + base64.b64encode(bytes(range(100, 132))).decode()
 
 
@@ -59,7 +63,7 @@ async def test_readyz_answers_503_naming_migrations_when_the_database_is_behind_
     body = response.json()
     assert body["failed"] == ["migrations"]
     assert body["checks"]["database"] == "ok"
-    assert "database at revision 0003" in body["checks"]["migrations"]
+    assert f"database at revision {BEHIND}" in body["checks"]["migrations"]
 
 
 async def test_readyz_answers_503_naming_the_database_when_it_is_unreachable():
@@ -102,7 +106,7 @@ async def test_start_up_gives_up_naming_migrations_when_the_database_stays_behin
 ):
     app = create_app(make_settings(behind_head, startup_wait_seconds=0))
     try:
-        with pytest.raises(RuntimeError, match="migrations: database at revision 0003"):
+        with pytest.raises(RuntimeError, match=f"migrations: database at revision {BEHIND}"):
             async with app.router.lifespan_context(app):
                 pass
     finally:
@@ -123,7 +127,7 @@ async def test_start_up_waits_until_the_database_is_migrated_then_serves(behind_
     task = asyncio.create_task(run())
     try:
         for _ in range(300):  # the start-up says what it waits for
-            if any("migrations: database at revision 0003" in r.message for r in caplog.records):
+            if any(f"migrations: database at revision {BEHIND}" in r.message for r in caplog.records):
                 break
             await asyncio.sleep(0.05)
         else:

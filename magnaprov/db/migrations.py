@@ -21,6 +21,7 @@ __all__ = [
     "database_revisions",
     "database_url_for",
     "script_heads",
+    "script_revisions",
     "secrets_for",
     "upgrade_to_head",
 ]
@@ -72,6 +73,15 @@ def script_heads() -> frozenset[str]:
     config = Config()
     config.set_main_option("script_location", str(_PROJECT_ROOT / "alembic"))
     return frozenset(ScriptDirectory.from_config(config).get_heads())
+
+
+@lru_cache(maxsize=1)
+def script_revisions() -> frozenset[str]:
+    """Every revision the migration scripts this code ships know (read once per process)."""
+    config = Config()
+    config.set_main_option("script_location", str(_PROJECT_ROOT / "alembic"))
+    scripts = ScriptDirectory.from_config(config)
+    return frozenset(script.revision for script in scripts.walk_revisions())
 
 
 async def database_revisions(connection: AsyncConnection) -> frozenset[str]:

@@ -143,7 +143,10 @@ async def login(
     attempt = _Attempt(login_name, client_address, account)
     if account is None or new_hash is None:
         await _record_attempt(db, attempt, succeeded=False)
-        log.info("login failed", extra={"account_id": account.id if account else None})
+        if account is None:
+            log.info("login failed: unknown login", extra={"account_id": None})
+        else:
+            log.info("login failed: wrong password", extra={"account_id": account.id})
         problems.add(None, ErrorCode.INVALID_CREDENTIALS, _BAD_CREDENTIALS)
         return None, problems
     await services.login_throttle.succeeded(login_name)

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from magnaprov.db.migrations import database_revisions, script_heads
+from magnaprov.db.migrations import database_revisions, script_heads, script_revisions
 from magnaprov.resolvers.keyring_probe import probe_keyring
 from magnaprov.serve.database_errors import DATABASE_ERRORS, RETRY_AFTER_SECONDS
 from magnaprov.tenancy import SecretBox
@@ -118,6 +118,10 @@ async def database_checks(engine: AsyncEngine, heads: frozenset[str] | None) -> 
 
 def _migrations_verdict(revisions: frozenset[str], heads: frozenset[str]) -> str:
     if revisions == heads:
+        return OK
+    if revisions and not revisions & script_revisions():
+        # Migrated by a newer release during a rolling upgrade: its migrations only expand,
+        # so this release serves on (README, "Upgrading").
         return OK
     found = ", ".join(sorted(revisions)) or "none"
     return f"database at revision {found}, this code needs {', '.join(sorted(heads))}"
