@@ -34,7 +34,7 @@ from magnaprov.db import (
 )
 from magnaprov.db.device import rendered_file_identity
 from magnaprov.db.file_changes import announce_changes
-from magnaprov.resolvers.device_links import device_url
+from magnaprov.resolvers.device_links import device_url, shared_root_url
 from magnaprov.resolvers.global_preferences import load_global_preferences
 from magnaprov.resolvers.public_address import PublicAddress, public_address
 from magnaprov.settings import get_settings
@@ -343,6 +343,7 @@ def render_input(
             update_interval=device.update_interval,
             protocol=device.update_protocol.value,
             provisioning_url=_provisioning_url(device, address, key),
+            root_url=_root_url(device, address),
             tftp_host=address.tftp_host,
         ),
         server=ServerInfo(time_zone=preferences.time_zone, ntp_server=preferences.ntp_server),
@@ -351,10 +352,20 @@ def render_input(
 
 
 def _provisioning_url(device: Device, address: PublicAddress, key: str) -> str:
-    protocol = device.update_protocol
-    # A TFTP phone's files still name its HTTP directory (some vendors fall back to it).
-    scheme = "http" if protocol is UpdateProtocol.TFTP else protocol.value.lower()
-    return device_url(address, key, scheme)
+    """Where the phone provisions from next: a place that answers over its own protocol.
+
+    The TFTP server serves a device's files by the MAC in their names at its root, and no
+    device over HTTP(S), so a TFTP phone is sent to the TFTP root, never to a key directory.
+    """
+    if device.update_protocol is UpdateProtocol.TFTP:
+        return address.tftp_url()
+    return device_url(address, key, device.update_protocol.value.lower())
+
+
+def _root_url(device: Device, address: PublicAddress) -> str:
+    if device.update_protocol is UpdateProtocol.TFTP:
+        return address.tftp_url()
+    return shared_root_url(address, device.update_protocol.value.lower())
 
 
 def _sip_info(sip: SipPreferences | None) -> SipRenderInfo:

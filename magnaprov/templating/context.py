@@ -97,7 +97,12 @@ class DeviceInfo:
     admin_password: str | None
     update_interval: int  # minutes, 1..99999
     protocol: UpdateProtocol
-    provisioning_url: str  # the device's own directory, ending with "/"
+    # Where the phone provisions from next, over its protocol, ending with "/": its own
+    # directory `<base>/prov/<key>/` over HTTP(S), the TFTP server's root over TFTP.
+    provisioning_url: str
+    # Where the device's files are found by their MAC names, ending with "/": the TFTP root
+    # over TFTP, the shared root `<base>/prov/` over HTTP(S). No key: common files may name it.
+    root_url: str
     tftp_host: str
 
 
@@ -165,14 +170,11 @@ def build_common_context(equipment: Equipment, data: DeviceRenderInput) -> Rende
     A template cannot print what its context does not hold, whatever it does with it.
     """
     _check_input(data)
-    url = urlsplit(data.device.provisioning_url)
     return {
         "device": {
             "protocol": data.device.protocol,
-            "provisioning_scheme": url.scheme,
-            "provisioning_host": url.netloc.rpartition("@")[2],
-            "provisioning_hostname": url.hostname or "",
-            "provisioning_port": url.port or _DEFAULT_PORTS.get(url.scheme, 0),
+            **_server_values(data.device.provisioning_url),
+            "root_url": data.device.root_url,
             "tftp_host": data.device.tftp_host,
         },
         "server": {"time_zone": data.server.time_zone, "ntp_server": data.server.ntp_server},
@@ -214,7 +216,6 @@ def _line_values(line: LineInfo) -> dict[str, object]:
 
 def _device_values(equipment: Equipment, device: DeviceInfo) -> dict[str, object]:
     digits = mac_digits(device.mac)
-    url = urlsplit(device.provisioning_url)
     return {
         "mac": digits.upper() if equipment.manufacturer.mac_case == "upper" else digits,
         "mac_lower": digits,
@@ -229,12 +230,21 @@ def _device_values(equipment: Equipment, device: DeviceInfo) -> dict[str, object
         "update_interval": device.update_interval,
         "protocol": device.protocol,
         "provisioning_url": device.provisioning_url,
+        **_server_values(device.provisioning_url),
+        "provisioning_path": urlsplit(device.provisioning_url).path.strip("/"),
+        "root_url": device.root_url,
+        "tftp_host": device.tftp_host,
+    }
+
+
+def _server_values(provisioning_url: str) -> dict[str, object]:
+    """The scheme, host and port of the provisioning URL: no path, so no device key."""
+    url = urlsplit(provisioning_url)
+    return {
         "provisioning_scheme": url.scheme,
         "provisioning_host": url.netloc.rpartition("@")[2],
         "provisioning_hostname": url.hostname or "",
         "provisioning_port": url.port or _DEFAULT_PORTS.get(url.scheme, 0),
-        "provisioning_path": url.path.strip("/"),
-        "tftp_host": device.tftp_host,
     }
 
 

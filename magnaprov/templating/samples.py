@@ -54,6 +54,7 @@ def sample_render_input(equipment: Equipment | None = None) -> DeviceRenderInput
             update_interval=10,
             protocol=protocol,
             provisioning_url=f"https://prov.example.test/prov/{SAMPLE_DEVICE_KEY}/",
+            root_url="https://prov.example.test/prov/",
             tftp_host="prov.example.test",
         ),
         server=ServerInfo(time_zone="Europe/Paris", ntp_server="pool.ntp.example.test"),

@@ -111,12 +111,19 @@ class LiveServer:
     server: uvicorn.Server
 
 
-@asynccontextmanager
-async def live_server(app: ASGIApp) -> AsyncIterator[LiveServer]:
-    """Run `app` (lifespan included) under uvicorn on 127.0.0.1 and a free port."""
+def loopback_socket() -> socket.socket:
+    """A TCP socket bound to 127.0.0.1 on a free port, for `live_server`."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@asynccontextmanager
+async def live_server(app: ASGIApp, sock: socket.socket | None = None) -> AsyncIterator[LiveServer]:
+    """Run `app` (lifespan included) under uvicorn on `sock` (127.0.0.1 and a free port when
+    not given); the socket is closed afterwards."""
+    sock = sock or loopback_socket()
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         app, lifespan="on", log_level="warning", server_header=False, access_log=False
