@@ -36,10 +36,11 @@ graphiql-assets: $(GRAPHIQL)
 $(GRAPHIQL): $(GRAPHIQL_DIR)/package.json $(GRAPHIQL_DIR)/package-lock.json
 	npm ci --prefix $(GRAPHIQL_DIR) --ignore-scripts --no-audit --no-fund
 
-## lint: ruff and mypy --strict over the package
+## lint: ruff, mypy --strict and the import contracts of the layers (pyproject.toml)
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check magnaprov tests
 	$(VENV)/bin/mypy magnaprov
+	$(VENV)/bin/lint-imports --no-logo
 
 ## bench: benchmarks as ratios (options: make bench BENCH_ARGS="--devices 2000 --only fetch"; see bench/README.md)
 # wrk (load generator) and nginx (reference server) from Debian; without them the bench uses its
