@@ -2,21 +2,34 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-INSTALLED := $(VENV)/.installed
+# `make run` installs the runtime lock only; `make test` (lint, bench, schema) the test lock.
+RUN_INSTALLED := $(VENV)/.installed-run
+INSTALLED := $(VENV)/.installed-test
+# Exact versions and hashes of what CI tested, compiled from pyproject.toml by `make lock`.
+LOCK_COMMAND := $(VENV)/bin/uv pip compile pyproject.toml --universal --generate-hashes --quiet
 
 GRAPHIQL_DIR := magnaprov/serve/graphiql_assets
 GRAPHIQL := $(GRAPHIQL_DIR)/node_modules/.package-lock.json
 
-.PHONY: run test lint schema bench clean test-system-deps graphiql-assets
+.PHONY: run test lint lock schema bench clean test-system-deps graphiql-assets
 
-$(INSTALLED): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+# The lock's exact, hash-checked packages, then the project itself without resolving anything.
+define install_lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
-	touch $(INSTALLED)
+	$(PY) -m pip install --quiet --require-hashes -r $(1)
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+endef
+
+$(RUN_INSTALLED): requirements.lock pyproject.toml
+	$(call install_lock,requirements.lock)
+
+$(INSTALLED): requirements-test.lock pyproject.toml
+	$(call install_lock,requirements-test.lock)
 
 ## run: install, migrate the embedded SQLite database, create the admin, serve on 127.0.0.1:8000
-run: $(INSTALLED)
+run: $(RUN_INSTALLED)
 	@$(MAKE) --no-print-directory graphiql-assets || echo "warning: GraphiQL's files not installed (npm unavailable?); /graphql serves the API and a page saying so"
 	$(VENV)/bin/magnaprov serve
 
@@ -36,10 +49,19 @@ graphiql-assets: $(GRAPHIQL)
 $(GRAPHIQL): $(GRAPHIQL_DIR)/package.json $(GRAPHIQL_DIR)/package-lock.json
 	npm ci --prefix $(GRAPHIQL_DIR) --ignore-scripts --no-audit --no-fund
 
-## lint: ruff and mypy --strict over the package
+## lock: recompile requirements.lock and requirements-test.lock after a change of pyproject.toml
+## (keeps the locked versions that still fit; LOCK_ARGS=--upgrade takes the newest allowed)
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	test -x $(VENV)/bin/uv || $(PY) -m pip install --quiet "uv>=0.5"
+	$(LOCK_COMMAND) $(LOCK_ARGS) -o requirements.lock
+	$(LOCK_COMMAND) $(LOCK_ARGS) --extra test -o requirements-test.lock
+
+## lint: ruff, mypy --strict and the import contracts of the layers (pyproject.toml)
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check magnaprov tests
 	$(VENV)/bin/mypy magnaprov
+	$(VENV)/bin/lint-imports --no-logo
 
 ## bench: benchmarks as ratios (options: make bench BENCH_ARGS="--devices 2000 --only fetch"; see bench/README.md)
 # wrk (load generator) and nginx (reference server) from Debian; without them the bench uses its

@@ -25,7 +25,6 @@ from magnaprov.db import (
 from magnaprov.resolvers import device_rules as rules
 from magnaprov.resolvers.audit import record
 from magnaprov.resolvers.database import RequestDatabase
-from magnaprov.resolvers.device_access import device_access, visible_devices_filter
 from magnaprov.resolvers.device_values import check_device_values
 from magnaprov.resolvers.errors import ErrorCode, Problems
 from magnaprov.resolvers.extensions import get_extension
@@ -43,8 +42,9 @@ from magnaprov.resolvers.search import like_pattern
 from magnaprov.resolvers.services import Services
 from magnaprov.resolvers.templates import may_choose_template
 from magnaprov.resolvers.text_input import check_text
+from magnaprov.resolvers.visible_devices import visible_devices_filter
 from magnaprov.templating import Equipment
-from magnaprov.tenancy import SecretBox, Viewer, hash_token
+from magnaprov.tenancy import SecretBox, Viewer, device_access, hash_token
 
 __all__ = [
     "DEVICE_TEMPLATE",

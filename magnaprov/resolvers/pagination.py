@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 from sqlalchemy import Select, func
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +18,7 @@ from magnaprov.resolvers.identifiers import parse_row_id
 __all__ = [
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
+    "CountStatement",
     "Page",
     "count_all",
     "decode_cursor",
@@ -29,6 +30,8 @@ T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 _CURSOR_PREFIX = "cursor:"
+# What counts a whole list: kept by a connection, run only if the client asks for the total.
+CountStatement: TypeAlias = Select[Any]
 
 
 def encode_cursor(row_id: int) -> str:
@@ -59,11 +62,11 @@ class Page(Generic[T]):
     rows: list[T]
     has_next_page: bool
     has_previous_page: bool
-    count_statement: Select[Any]
+    count_statement: CountStatement
     start_after: int = 0
 
 
-async def count_all(session: AsyncSession, count_statement: Select[Any]) -> int:
+async def count_all(session: AsyncSession, count_statement: CountStatement) -> int:
     """How many rows a page's `count_statement` counts, across all pages."""
     return int((await session.execute(count_statement)).scalar_one())
 

@@ -1,8 +1,8 @@
-"""SIP preferences of phone-terminal extensions: FULL or LIMITED access, encrypted passwords."""
+"""SIP preferences of phone-terminal extensions: changes as the viewer's access allows, encrypted
+passwords."""
 
 from __future__ import annotations
 
-import enum
 import ipaddress
 from dataclasses import dataclass, fields
 
@@ -17,26 +17,23 @@ from magnaprov.resolvers.extensions import get_extension
 from magnaprov.resolvers.rendering import rerender_extensions
 from magnaprov.resolvers.services import Services
 from magnaprov.resolvers.text_input import check_text
-from magnaprov.tenancy import SecretBox, Viewer, phone_password_problem
+from magnaprov.tenancy import (
+    LIMITED_FIELDS,
+    SecretBox,
+    SipAccess,
+    Viewer,
+    phone_password_problem,
+    sip_access,
+)
 
 __all__ = [
-    "LIMITED_FIELDS",
-    "SipAccess",
     "SipChanges",
     "follow_interface_password",
-    "sip_access",
     "update_sip_preferences",
 ]
 
 MAX_DESCRIPTION = 200
 MAX_NETWORKS = 50
-
-
-class SipAccess(enum.StrEnum):
-    """How much of the SIP preferences a viewer may read and write."""
-
-    FULL = "FULL"
-    LIMITED = "LIMITED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,27 +52,6 @@ class SipChanges:
     presence_publishing: bool | None = None
     direct_media: bool | None = None
     forced_mwi: bool | None = None
-
-
-# What a viewer without "Phone extension SIP management" may still see and change.
-LIMITED_FIELDS = frozenset(
-    {
-        "phone_password",
-        "phone_password_confirmation",
-        "use_interface_password",
-        "interface_password",
-        "equipment_description",
-    }
-)
-
-
-def sip_access(viewer: Viewer) -> SipAccess:
-    """FULL for the admin and for viewers with effective SIP management, else LIMITED."""
-    return (
-        SipAccess.FULL
-        if viewer.is_admin or viewer.permissions.sip_management
-        else SipAccess.LIMITED
-    )
 
 
 def _camel(name: str) -> str:

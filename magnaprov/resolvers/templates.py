@@ -22,7 +22,6 @@ from magnaprov.db import (
     Account,
     Device,
     Extension,
-    ProvisioningLevel,
     ProvisioningTemplate,
     Role,
     TemplateFile,
@@ -30,12 +29,12 @@ from magnaprov.db import (
 )
 from magnaprov.resolvers.audit import record
 from magnaprov.resolvers.database import RequestDatabase
-from magnaprov.resolvers.device_access import device_access, visible_devices_filter
 from magnaprov.resolvers.errors import ErrorCode, InvalidArgument, Problems
 from magnaprov.resolvers.pagination import DEFAULT_PAGE_SIZE, Page, paginate
 from magnaprov.resolvers.rendering import RenderReport, load_render_input, render_devices
 from magnaprov.resolvers.services import Services
 from magnaprov.resolvers.text_input import check_name
+from magnaprov.resolvers.visible_devices import visible_devices_filter
 from magnaprov.templating import (
     DeviceRenderInput,
     Equipment,
@@ -47,7 +46,16 @@ from magnaprov.templating import (
     render_file,
     sample_render_input,
 )
-from magnaprov.tenancy import SecretBox, Viewer, may_see_device_secrets
+from magnaprov.tenancy import (
+    SecretBox,
+    Viewer,
+    device_access,
+    manages_descendants_templates,
+    may_choose_own_templates,
+    may_modify_template,
+    may_see_device_secrets,
+    may_see_template,
+)
 
 __all__ = [
     "SERVER_DEFAULT",
@@ -136,22 +144,12 @@ class Preview:
     content: str
 
 
-def manages_descendants_templates(viewer: Viewer) -> bool:
-    """Effective provisioning MODIFY: the viewer may create and change templates."""
-    return viewer.is_admin or viewer.permissions.provisioning is ProvisioningLevel.MODIFY
-
-
-def _visible(viewer: Viewer, template: ProvisioningTemplate) -> bool:
-    if template.owner_id == viewer.account_id:
-        return True
-    return manages_descendants_templates(viewer) and viewer.sees(template.tree_path)
-
-
 def can_modify_template(viewer: Viewer, template: TemplateRow) -> bool:
-    """Whether the viewer may rename, delete or change the files of the template."""
+    """Whether the viewer may rename, delete or change the files of the template (the
+    Server default, stored nowhere, is read-only)."""
     if isinstance(template, ServerDefault):
         return False
-    return manages_descendants_templates(viewer) and viewer.sees(template.tree_path)
+    return may_modify_template(viewer, template.tree_path)
 
 
 async def list_templates(
@@ -215,7 +213,9 @@ async def get_template(
     if template_id == SERVER_DEFAULT_ID:
         return SERVER_DEFAULT
     template = await session.get(ProvisioningTemplate, template_id)
-    return template if template is not None and _visible(viewer, template) else None
+    if template is None or not may_see_template(viewer, template.owner_id, template.tree_path):
+        return None
+    return template
 
 
 async def count_devices(
@@ -525,7 +525,7 @@ def _managed_condition(viewer: Viewer) -> ColumnElement[bool]:
 def _choosable_condition(
     viewer: Viewer, manufacturer: str, model: str, firmware: str
 ) -> ColumnElement[bool]:
-    if viewer.role is Role.USER:
+    if not may_choose_own_templates(viewer):
         return false()
     return (ProvisioningTemplate.owner_id == viewer.account_id) & exists().where(
         TemplateFile.template_id == ProvisioningTemplate.id,

@@ -23,7 +23,6 @@ from magnaprov.db import (
 )
 from magnaprov.resolvers import Problems, devices, mac_conflicts
 from magnaprov.resolvers.configuration_check import protocol_problem
-from magnaprov.resolvers.device_access import device_access, device_access_level, mac_based_status
 from magnaprov.resolvers.device_links import provisioning_links
 from magnaprov.resolvers.errors import ErrorCode
 from magnaprov.resolvers.public_address import public_address
@@ -48,7 +47,14 @@ from magnaprov.schema.row_objects import (
     selected_fields,
 )
 from magnaprov.templating import find_equipment
-from magnaprov.tenancy import SecretDecryptionError, Viewer, may_see_device_secrets
+from magnaprov.tenancy import (
+    SecretDecryptionError,
+    Viewer,
+    device_access,
+    device_access_level,
+    mac_based_status,
+    may_see_device_secrets,
+)
 
 if TYPE_CHECKING:
     from magnaprov.schema.extensions import ExtensionType_

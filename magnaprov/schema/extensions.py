@@ -10,9 +10,7 @@ import strawberry
 
 from magnaprov.db import Extension, ExtensionType, ProvisioningLevel
 from magnaprov.resolvers import Problems, extensions
-from magnaprov.resolvers.device_access import device_access
 from magnaprov.resolvers.errors import ErrorCode
-from magnaprov.resolvers.sip_preferences import sip_access
 from magnaprov.schema.accounts import AccountType
 from magnaprov.schema.context import Info
 from magnaprov.schema.devices import DeviceType
@@ -23,6 +21,7 @@ from magnaprov.schema.permissions import IsAuthenticated
 from magnaprov.schema.preloading import NOT_LOADED, NotLoaded, deferred, preloaded_from
 from magnaprov.schema.row_objects import column, column_values
 from magnaprov.schema.sip_preferences import SipPreferencesType
+from magnaprov.tenancy import device_access, sip_access
 
 __all__ = ["ExtensionMutations", "ExtensionQueries", "ExtensionType_"]
 

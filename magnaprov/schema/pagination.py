@@ -6,10 +6,9 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import strawberry
-from sqlalchemy import Select
 
 from magnaprov.resolvers import Page
-from magnaprov.resolvers.pagination import count_all, encode_cursor
+from magnaprov.resolvers.pagination import CountStatement, count_all, encode_cursor
 from magnaprov.schema.context import Info
 
 __all__ = ["Connection", "Edge", "PageInfo", "connection_from_page"]
@@ -52,7 +51,7 @@ class Connection(Generic[NodeT]):
     row_ids: strawberry.Private[list[int]]
     # Not the page itself: its rows are garbage once the nodes are built, not kept for the
     # whole request (a page of 1,000 rows is 2,000 objects the collector would walk).
-    count_statement: strawberry.Private[Select[Any]]
+    count_statement: strawberry.Private[CountStatement]
 
     @strawberry.field(description="The items of this page, without cursors.")
     def nodes(self) -> list[NodeT]:

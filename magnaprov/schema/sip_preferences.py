@@ -9,12 +9,11 @@ import strawberry
 from magnaprov.db import Codec, DtmfMode, SipPreferences
 from magnaprov.resolvers import Problems, sip_preferences
 from magnaprov.resolvers.errors import ErrorCode
-from magnaprov.resolvers.sip_preferences import SipAccess
 from magnaprov.schema.context import Info
 from magnaprov.schema.errors import UserError, user_errors
 from magnaprov.schema.node import decode_id
 from magnaprov.schema.permissions import IsAuthenticated
-from magnaprov.tenancy import SecretDecryptionError
+from magnaprov.tenancy import SecretDecryptionError, SipAccess, sip_access
 
 __all__ = ["SipPreferencesMutations", "SipPreferencesType"]
 
@@ -159,6 +158,6 @@ class SipPreferencesMutations:
         return UpdateSipPreferencesPayload(
             sip_preferences=None
             if row is None
-            else SipPreferencesType.from_row(row, sip_preferences.sip_access(viewer)),
+            else SipPreferencesType.from_row(row, sip_access(viewer)),
             user_errors=user_errors(problems),
         )

@@ -71,10 +71,9 @@ from magnaprov.db import (
 )
 from magnaprov.db.device import device_secret_identity, rendered_file_identity
 from magnaprov.db.file_changes import subscribe
-from magnaprov.resolvers.device_access import mac_based_status
 from magnaprov.serve.change_listener import ChangeListener
 from magnaprov.templating import FileFormat, find_equipment
-from magnaprov.tenancy import SecretBox, SecretDecryptionError, hash_token
+from magnaprov.tenancy import SecretBox, SecretDecryptionError, hash_token, mac_based_status
 
 __all__ = [
     "DigestCredentials",

@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, false, true
-
 from magnaprov.db import Extension, ProvisioningLevel, UpdateProtocol
-from magnaprov.tenancy import Viewer
+from magnaprov.tenancy.viewer import Viewer
 
 __all__ = [
     "MacBasedFields",
@@ -16,7 +14,6 @@ __all__ = [
     "device_access",
     "device_access_level",
     "mac_based_status",
-    "visible_devices_filter",
 ]
 
 
@@ -30,15 +27,6 @@ def device_access_level(viewer: Viewer, extension_level: ProvisioningLevel) -> P
     if viewer.is_admin:
         return ProvisioningLevel.MODIFY
     return viewer.permissions.provisioning.cap(extension_level)
-
-
-def visible_devices_filter(viewer: Viewer) -> ColumnElement[bool]:
-    """SQL condition on `Extension` for devices the viewer may at least view."""
-    if viewer.is_admin:
-        return true()
-    if viewer.permissions.provisioning is ProvisioningLevel.NONE:
-        return false()
-    return Extension.provisioning != ProvisioningLevel.NONE
 
 
 @dataclass(frozen=True, slots=True)
