@@ -20,7 +20,7 @@ from strawberry.types import ExecutionResult
 
 from magnaprov.tenancy import Viewer
 
-__all__ = ["Operation", "Outcome", "describe_operation", "log_operation", "outcome_of"]
+__all__ = ["REFUSED", "Operation", "Outcome", "describe_operation", "log_operation", "outcome_of"]
 
 log = logging.getLogger("magnaprov.graphql")
 
@@ -91,6 +91,10 @@ class Outcome:
     kind: str
     error_codes: list[str]
     user_error_codes: list[str]
+
+
+# Refused before it ran (an operation name the document lacks, a mutation over GET): a 400.
+REFUSED = Outcome("errors", [_UNCODED], [])
 
 
 def outcome_of(result: ExecutionResult) -> Outcome:
