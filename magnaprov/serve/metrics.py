@@ -178,7 +178,7 @@ def _counters(
         ("device_misses_total", "Misses counted by the scanning defence.", lambda: misses.misses),
         ("device_bans_total", "Addresses banned for scanning.", lambda: misses.bans),
         ("file_regenerations_total",
-         "Devices whose files were re-rendered or removed, as announced to the serving processes.",
+         "Devices whose files were re-rendered or removed, as announced to each serving process.",
          lambda: stats.invalidated_devices),
         ("file_cache_full_invalidations_total",
          "Times a file cache was dropped whole (deletions, preferences, reconnections).",
