@@ -31,6 +31,11 @@ from magnaprov.resolvers.services import secret_box_for
 from magnaprov.serve.listeners import serve_http_and_https
 from magnaprov.serve.log_config import configure_logging, logging_config
 from magnaprov.serve.readiness import wait_for_database
+from magnaprov.serve.shared_metrics import (
+    create_shared_folder,
+    forget_shared_folder,
+    remove_shared_folder,
+)
 from magnaprov.serve.tftp_service import TftpThread
 from magnaprov.settings import Settings, get_settings
 from magnaprov.tenancy.secrets import (
@@ -102,6 +107,10 @@ def serve(
         "access_log": False,
         "log_config": logging_config(settings),
     }
+    # Several workers sum their metrics through a folder of this run only (see shared_metrics).
+    metrics_folder = create_shared_folder() if workers > 1 else None
+    if metrics_folder is None:
+        forget_shared_folder()
     if settings.tls_served:
         asyncio.run(serve_http_and_https(settings, **options))
         return
@@ -125,6 +134,8 @@ def serve(
     finally:
         if tftp is not None:
             tftp.stop()
+        if metrics_folder is not None:
+            remove_shared_folder(metrics_folder)
 
 
 def _with_flags(**flags: object) -> Settings:

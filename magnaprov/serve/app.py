@@ -24,12 +24,14 @@ from magnaprov.serve.file_store import FileStore
 from magnaprov.serve.gc_tuning import tune_garbage_collector
 from magnaprov.serve.graphiql import load_graphiql
 from magnaprov.serve.graphql_app import GraphQLEndpoint
+from magnaprov.serve.graphql_metrics import GraphQLMetrics
 from magnaprov.serve.health import health_endpoint
-from magnaprov.serve.metrics import ServeMetrics, metrics_endpoint
+from magnaprov.serve.metrics import MetricsExposition, ServeMetrics
 from magnaprov.serve.miss_guard import MissGuardSettings, create_miss_guard
 from magnaprov.serve.readiness import ReadinessProbe, readiness_endpoint
 from magnaprov.serve.request_ids import RequestIds
 from magnaprov.serve.request_limits import GraphQLRequestLimits
+from magnaprov.serve.shared_metrics import shared_folder
 from magnaprov.serve.tftp_service import TftpService
 from magnaprov.settings import Settings, get_settings
 from magnaprov.tenancy.device_certificates import VendorAuthorities
@@ -67,8 +69,14 @@ def create_app(
     session_factory = create_session_factory(engine)
     services = Services.from_settings(settings)
     graphiql = load_graphiql()
+    exposition = MetricsExposition(shared_folder())
     graphql = GraphQLEndpoint(
-        build_schema(settings), session_factory, services, graphiql, graphql_ide="graphiql"
+        build_schema(settings),
+        session_factory,
+        services,
+        GraphQLMetrics(exposition.registry),
+        graphiql,
+        graphql_ide="graphiql",
     )
 
     install_change_hooks()
@@ -93,7 +101,7 @@ def create_app(
         engine, settings.contact_flush_seconds, settings.contact_resolution_seconds
     )
     access_log = open_access_log(settings.access_log, json=settings.log_format == "json")
-    metrics = ServeMetrics(guard, store, contacts)
+    metrics = ServeMetrics(guard, store, contacts, exposition)
     device_routes = DeviceRoutes(
         store,
         guard,
@@ -115,7 +123,11 @@ def create_app(
         await readiness.wait_until_serving(settings.startup_wait_seconds)
         await store.start()
         await contacts.start()
-        background = [asyncio.create_task(access_log.flush_periodically())]
+        exposition.start()
+        background = [
+            asyncio.create_task(access_log.flush_periodically()),
+            asyncio.create_task(exposition.publish_periodically()),
+        ]
         if tftp_service is not None:
             background.append(asyncio.create_task(tftp_service.run()))
         if tune_gc:
@@ -129,6 +141,7 @@ def create_app(
             access_log.close()
             await contacts.stop()  # writes the last contacts still buffered
             await store.stop()
+            exposition.stop()
             await guard.close()
             await services.close()
             if owns_engine:
@@ -139,7 +152,7 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", health_endpoint(engine), methods=["GET", "HEAD"]),
             Route("/readyz", readiness_endpoint(readiness), methods=["GET", "HEAD"]),
-            Route("/metrics", metrics_endpoint(metrics), methods=["GET"]),
+            Route("/metrics", exposition.endpoint(), methods=["GET"]),
             Mount("/prov", app=device_routes),
             graphiql.route(),
         ],

@@ -33,7 +33,14 @@ from magnaprov.serve.database_errors import (
     unavailable_response,
 )
 from magnaprov.serve.graphiql import GraphiQLAssets
-from magnaprov.serve.graphql_log import describe_operation, log_operation
+from magnaprov.serve.graphql_log import (
+    REFUSED,
+    Outcome,
+    describe_operation,
+    log_operation,
+    outcome_of,
+)
+from magnaprov.serve.graphql_metrics import GraphQLMetrics
 from magnaprov.tenancy import Viewer
 
 __all__ = ["GraphQLEndpoint", "bearer_token"]
@@ -71,12 +78,14 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         schema: Any,
         session_factory: async_sessionmaker[AsyncSession],
         services: Services,
+        metrics: GraphQLMetrics,
         graphiql: GraphiQLAssets | None = None,
         **options: Any,
     ) -> None:
         super().__init__(schema, **options)
         self._session_factory = session_factory
         self._services = services
+        self._metrics = metrics
         self._graphiql = graphiql
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -119,18 +128,28 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        # One log line per operation (a batch has several), whatever it asked for.
+        # One log line and one count per operation (a batch has several), whatever it asked for.
         started = time.perf_counter()
-        result = await super().execute_single(
-            request, request_adapter, sub_response, context, root_value, request_data
-        )
+        outcome = REFUSED
+        try:
+            result = await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+            outcome = outcome_of(result)
+        finally:
+            self._record(request_data, context, time.perf_counter() - started, outcome)
+        return result
+
+    def _record(
+        self, request_data: GraphQLRequestData, context: Context, seconds: float, outcome: Outcome
+    ) -> None:
         operation = describe_operation(
             request_data.query or "",
             request_data.operation_name,
             self._services.settings.graphql_max_tokens,
         )
-        log_operation(operation, context.viewer, time.perf_counter() - started, result)
-        return result
+        log_operation(operation, context.viewer, seconds, outcome)
+        self._metrics.observe(operation, seconds, outcome.kind)
 
     def encode_json(self, data: object) -> bytes:
         # orjson writes a page of 1,000 devices in a fifth of the time the json module takes.

@@ -20,7 +20,7 @@ from strawberry.types import ExecutionResult
 
 from magnaprov.tenancy import Viewer
 
-__all__ = ["Operation", "describe_operation", "log_operation"]
+__all__ = ["REFUSED", "Operation", "Outcome", "describe_operation", "log_operation", "outcome_of"]
 
 log = logging.getLogger("magnaprov.graphql")
 
@@ -84,13 +84,31 @@ def _named(definition: OperationDefinitionNode, name: str) -> bool:
     return definition.name is not None and definition.name.value == name
 
 
-def log_operation(
-    operation: Operation, viewer: Viewer | None, seconds: float, result: ExecutionResult
-) -> None:
-    """Write the operation's line (at INFO; WARNING when it ended in errors)."""
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How an operation ended: `ok`, `user_errors` or `errors`, and the codes of each."""
+
+    kind: str
+    error_codes: list[str]
+    user_error_codes: list[str]
+
+
+# Refused before it ran (an operation name the document lacks, a mutation over GET): a 400.
+REFUSED = Outcome("errors", [_UNCODED], [])
+
+
+def outcome_of(result: ExecutionResult) -> Outcome:
+    """The outcome of `result`: its errors first, then its payloads' `userErrors`."""
     error_codes = sorted({_code(error) for error in result.errors or ()})
     user_error_codes = _user_error_codes(result.data)
-    outcome = "errors" if error_codes else "user_errors" if user_error_codes else "ok"
+    kind = "errors" if error_codes else "user_errors" if user_error_codes else "ok"
+    return Outcome(kind, error_codes, user_error_codes)
+
+
+def log_operation(
+    operation: Operation, viewer: Viewer | None, seconds: float, outcome: Outcome
+) -> None:
+    """Write the operation's line (at INFO; WARNING when it ended in errors)."""
     fields = {
         "operation_type": operation.kind,
         "operation": operation.name,
@@ -98,13 +116,15 @@ def log_operation(
         "account_id": viewer.account_id if viewer else None,
         "token_id": viewer.token_id if viewer else None,
         "ms": round(seconds * 1000, 2),
-        "outcome": outcome,
-        "error_codes": error_codes,
-        "user_error_codes": user_error_codes,
+        "outcome": outcome.kind,
+        "error_codes": outcome.error_codes,
+        "user_error_codes": outcome.user_error_codes,
     }
-    level = logging.WARNING if error_codes else logging.INFO
+    level = logging.WARNING if outcome.error_codes else logging.INFO
     shown = operation.name or ",".join(operation.fields) or "-"
-    log.log(level, "graphql %s %s %s", operation.kind or "invalid", shown, outcome, extra=fields)
+    log.log(
+        level, "graphql %s %s %s", operation.kind or "invalid", shown, outcome.kind, extra=fields
+    )
 
 
 def _code(error: GraphQLError) -> str:

@@ -76,9 +76,14 @@ def uvicorn_process(environment: dict[str, str], workdir: Path) -> Iterator[str]
 
 @contextmanager
 def serve_process(
-    database_url: str, workdir: Path, *, separate_stderr: bool = False, **environment: str
+    database_url: str,
+    workdir: Path,
+    *,
+    separate_stderr: bool = False,
+    arguments: tuple[str, ...] = (),
+    **environment: str,
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """`python -m magnaprov.cli serve` on a free port; yields the process and its URL.
+    """`python -m magnaprov.cli serve [arguments]` on a free port; yields the process and its URL.
 
     Its output goes to `workdir/server.log` (its stderr, the log, to `workdir/stderr.log` with
     `separate_stderr`); it is killed at the end if still running.
@@ -92,7 +97,7 @@ def serve_process(
         (workdir / "stderr.log").open("w") as errors,
     ):
         process = subprocess.Popen(
-            [sys.executable, "-m", "magnaprov.cli", "serve"],
+            [sys.executable, "-m", "magnaprov.cli", "serve", *arguments],
             env=variables,
             cwd=workdir,
             stdout=log,

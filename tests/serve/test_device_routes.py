@@ -16,6 +16,7 @@ import httpx
 import pytest
 from account_tree import Member, build_tree
 from conftest import GraphQL, make_settings
+from metric_samples import parse_scrape
 from phone_simulators import (
     REGISTRAR,
     Provisioned,
@@ -491,27 +492,33 @@ async def test_metrics_count_requests_misses_bans_and_regenerations(http, world)
     await http.get(url, headers={"If-None-Match": etag})
     await http.get(world.a.directory + "nope.cfg")  # an identified phone: not scanning
     await http.get(f"/prov/{secrets.token_urlsafe(24)}/nope.cfg")
-    text = (await http.get("/metrics")).text
-    assert (
-        'magnaprov_device_requests_total{route="/prov/{key}/{file}",method="GET",status="200"} 1'
-        in text
-    )
-    assert (
-        'magnaprov_device_requests_total{route="/prov/{key}/{file}",method="GET",status="304"} 1'
-        in text
-    )
-    assert (
-        'magnaprov_device_requests_total{route="/prov/{key}/{file}",method="GET",status="404"} 2'
-        in text
-    )
-    assert "magnaprov_device_not_modified_total 1" in text
-    assert "magnaprov_device_misses_total 1" in text
-    assert "magnaprov_device_bans_total 0" in text
-    regenerations = next(
-        line for line in text.splitlines() if line.startswith("magnaprov_file_regenerations_total")
-    )
-    assert int(regenerations.split()[1]) >= 3  # three devices rendered, at least once each
-    assert "# TYPE magnaprov_file_cache_bytes gauge" in text
+    scrape = parse_scrape((await http.get("/metrics")).text)
+    route = {"route": "/prov/{key}/{file}", "method": "GET"}
+    requests = "magnaprov_device_requests_total"
+    assert scrape.value(requests, **route, status="200") == 1
+    assert scrape.value(requests, **route, status="304") == 1
+    assert scrape.value(requests, **route, status="404") == 2
+    assert scrape.value("magnaprov_device_not_modified_total") == 1
+    assert scrape.value("magnaprov_device_misses_total") == 1
+    assert scrape.value("magnaprov_device_bans_total") == 0
+    regenerations = scrape.value("magnaprov_file_regenerations_total")
+    assert regenerations is not None and regenerations >= 3  # three devices, at least once each
+    assert scrape.types["magnaprov_file_cache_bytes"] == "gauge"
+
+
+async def test_metrics_add_up_across_scrapes_rather_than_counting_twice(http, world):
+    url = world.a.directory + device_file(MAC_A)
+    first = parse_scrape((await http.get("/metrics")).text)
+    for _ in range(3):
+        await http.get(url)
+    second = parse_scrape((await http.get("/metrics")).text)
+    await http.get(url)
+    third = parse_scrape((await http.get("/metrics")).text)
+    labels = {"route": "/prov/{key}/{file}", "method": "GET", "status": "200"}
+    counts = [
+        s.value("magnaprov_device_requests_total", **labels) or 0 for s in (first, second, third)
+    ]
+    assert counts == [0, 3, 4]
 
 
 async def test_one_access_line_per_fetch_names_the_device_never_its_key(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import httpx
 import pytest
 from account_tree import build_tree
 from conftest import TEST_KEYRING, GraphQL, make_settings, wipe
+from metric_samples import parse_scrape
 from phone_simulators import REGISTRAR, add_line, provision_on, set_preferences
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -99,7 +99,7 @@ async def ready(http: httpx.AsyncClient) -> None:
             metrics = (await http.get("/metrics")).text
         except httpx.TransportError:
             metrics = ""
-        if re.search(r"^magnaprov_file_change_listener_up 1$", metrics, re.MULTILINE):
+        if metrics and parse_scrape(metrics).value("magnaprov_file_change_listener_up") == 1:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("server did not start")
@@ -127,9 +127,9 @@ def status(code: int) -> Callable[[httpx.Response], bool]:
 
 
 def counter(metrics: str, name: str) -> int:
-    found = re.search(rf"^{name} (\d+)$", metrics, re.MULTILINE)
-    assert found, name
-    return int(found[1])
+    found = parse_scrape(metrics).value(name)
+    assert found is not None, name
+    return int(found)
 
 
 async def test_a_change_through_one_process_is_served_by_the_other_within_milliseconds(
