@@ -173,6 +173,7 @@ def build_common_context(equipment: Equipment, data: DeviceRenderInput) -> Rende
             "provisioning_host": url.netloc.rpartition("@")[2],
             "provisioning_hostname": url.hostname or "",
             "provisioning_port": url.port or _DEFAULT_PORTS.get(url.scheme, 0),
+            "shared_root_url": _shared_root_url(data.device.provisioning_url),
             "tftp_host": data.device.tftp_host,
         },
         "server": {"time_zone": data.server.time_zone, "ntp_server": data.server.ntp_server},
@@ -234,8 +235,15 @@ def _device_values(equipment: Equipment, device: DeviceInfo) -> dict[str, object
         "provisioning_hostname": url.hostname or "",
         "provisioning_port": url.port or _DEFAULT_PORTS.get(url.scheme, 0),
         "provisioning_path": url.path.strip("/"),
+        "shared_root_url": _shared_root_url(device.provisioning_url),
         "tftp_host": device.tftp_host,
     }
+
+
+def _shared_root_url(directory: str) -> str:
+    """The shared root beside the device's directory: the same URL without the key, so a
+    common file may name it (the phone is then found by the MAC in the name it asks for)."""
+    return directory.rstrip("/").rpartition("/")[0] + "/"
 
 
 def _resync_values(minutes: int) -> dict[str, object]:
