@@ -77,7 +77,5 @@ class BootPath:
         return tuple(step for step in self.steps if transport in step.over)
 
     def answered_names(self, transport: BootTransport) -> frozenset[str]:
-        """Lower-cased patterns of the names answered over this transport for a MAC in force."""
-        return frozenset(
-            step.name.lower() for step in self.steps if transport in step.answered_over
-        )
+        """Patterns of the names answered over this transport for a MAC in force."""
+        return frozenset(step.name for step in self.steps if transport in step.answered_over)

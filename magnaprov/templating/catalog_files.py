@@ -30,7 +30,13 @@ from .catalog import (
 from .file_names import pattern_has_mac
 from .formats import FileFormat
 
-__all__ = ["CatalogError", "find_equipment", "load_catalog", "template_resource"]
+__all__ = [
+    "CatalogError",
+    "find_equipment",
+    "load_catalog",
+    "read_manufacturer",
+    "template_resource",
+]
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 _PREFIX = re.compile(r"^[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}$")
@@ -50,7 +56,7 @@ def load_catalog() -> Catalog:
         (entry for entry in folder.iterdir() if entry.name.endswith(".toml")),
         key=lambda entry: entry.name,
     )
-    makers = tuple(_read_manufacturer(entry) for entry in files)
+    makers = tuple(read_manufacturer(entry) for entry in files)
     _require_unique([maker.key for maker in makers], "manufacturer key", "catalog")
     return Catalog(makers)
 
@@ -68,7 +74,8 @@ def template_resource(path: str) -> Traversable:
     return node
 
 
-def _read_manufacturer(entry: Traversable) -> Manufacturer:
+def read_manufacturer(entry: Traversable) -> Manufacturer:
+    """One manufacturer's data file, validated; `CatalogError` names the file and entry."""
     where = entry.name
     data = tomllib.loads(entry.read_text(encoding="utf-8"))
     key = _key(data, "key", where)
