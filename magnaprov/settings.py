@@ -135,7 +135,6 @@ class Settings(BaseSettings):
     def trusted_client_networks(self) -> tuple[Network, ...]:
         """`trusted_networks`, parsed."""
         return parse_networks(self.trusted_networks)
-
     # Application, uvicorn and access lines: "json" (one object a line) or "text".
     log_format: Literal["json", "text"] = "text"
     log_level: Literal["debug", "info", "warning", "error"] = "info"

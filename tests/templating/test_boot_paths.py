@@ -92,7 +92,7 @@ def test_a_malformed_boot_path_is_refused_naming_its_entry(
     tmp_path: Path, change: dict[str, str], message: str
 ) -> None:
     path = write(tmp_path, BOOT.format(**{**GOOD, **change}))
-    with pytest.raises(CatalogError, match="acme.toml model A1 firmware 1.x") as raised:
+    with pytest.raises(CatalogError, match=r"acme\.toml model A1 firmware 1\.x") as raised:
         read_manufacturer(path)
     assert message in str(raised.value)
 
