@@ -179,19 +179,8 @@ def _read_boot(
     if not data:
         raise CatalogError(f"{where}: missing (a 'boot' table of the firmware or the maker)")
     patterns = {spec.pattern.lower(): spec.pattern for spec in files}
-    options = data.get("dhcp_options")
-    if (
-        not isinstance(options, list)
-        or not options
-        or not all(
-            isinstance(option, int) and not isinstance(option, bool) and 1 <= option <= 254
-            for option in options
-        )
-    ):
-        raise CatalogError(f"{where}: 'dhcp_options' must be a list of DHCP option numbers")
-    user_agent_mac = data.get("user_agent_mac")
-    if not isinstance(user_agent_mac, bool):
-        raise CatalogError(f"{where}: 'user_agent_mac' must be true or false")
+    options = _dhcp_options(data, where)
+    user_agent_mac = _flag(data, "user_agent_mac", where, None)
     steps = tuple(
         _read_boot_step(item, patterns, variables, user_agent_mac, f"{where} request {index + 1}")
         for index, item in enumerate(_tables(data, "requests", where))
@@ -205,7 +194,25 @@ def _read_boot(
     note = data.get("note", "")
     if not isinstance(note, str):
         raise CatalogError(f"{where}: 'note' must be a string")
-    return BootPath(tuple(options), user_agent_mac, steps, main, note)
+    return BootPath(options, user_agent_mac, steps, main, note)
+
+
+def _dhcp_options(data: dict[str, Any], where: str) -> tuple[int, ...]:
+    options = data.get("dhcp_options")
+    if (
+        not isinstance(options, list)
+        or not options
+        or not all(type(option) is int and 1 <= option <= 254 for option in options)
+    ):
+        raise CatalogError(f"{where}: 'dhcp_options' must be a list of DHCP option numbers")
+    return tuple(options)
+
+
+def _flag(data: dict[str, Any], name: str, where: str, default: bool | None = False) -> bool:
+    value = data.get(name, default)
+    if not isinstance(value, bool):
+        raise CatalogError(f"{where}: {name!r} must be true or false")
+    return value
 
 
 def _read_boot_step(
@@ -220,13 +227,7 @@ def _read_boot_step(
     over = _texts(data, "over", where)
     if not over or any(item not in get_args(BootTransport) for item in over):
         raise CatalogError(f"{where}: 'over' must list TFTP and/or HTTP")
-    answered = data.get("answered", False)
-    if not isinstance(answered, bool):
-        raise CatalogError(f"{where}: 'answered' must be true or false")
-    answer = _known_file(name, patterns, where) if answered else None
-    fallback = data.get("fallback", False)
-    if not isinstance(fallback, bool):
-        raise CatalogError(f"{where}: 'fallback' must be true or false")
+    answer = _known_file(name, patterns, where) if _flag(data, "answered", where) else None
     pointed = _texts(data, "leads_to", where) if "leads_to" in data else []
     leads_to = tuple(
         _known_file(_fill_pattern(item, variables, where), patterns, where) for item in pointed
@@ -243,7 +244,7 @@ def _read_boot_step(
         leads_to=leads_to,
         note=note,
         user_agent_mac=user_agent_mac,
-        fallback=fallback,
+        fallback=_flag(data, "fallback", where),
     )
     if answer is not None and not step.answered_over and "TFTP" not in over:
         raise CatalogError(
