@@ -2,8 +2,8 @@
 
 A boot is the device's files in the order its firmware reads them (the catalog's order, which
 is also the order `build_fleet` lists them), plus one name the vendor asks for that the server
-does not hold: Polycom tries its own `<mac>.cfg` before the shared master file; the others ask
-for an optional extra at the end. The User-Agents follow the formats of
+does not hold, an optional extra at the end (Polycom's `<mac>-directory.xml`, Grandstream's
+binary `cfg<mac>`...). The User-Agents follow the formats of
 `magnaprov.serve.user_agents`, so the last-contact recorder parses real-looking ones.
 """
 
@@ -18,7 +18,7 @@ __all__ = ["boot_sequence", "miss_name", "user_agent"]
 # (the name asked for, whether it comes before the device's files)
 _MISSES = {
     "yealink": ("{mac}-local.cfg", False),
-    "polycom": ("{mac}.cfg", True),
+    "polycom": ("{mac}-directory.xml", False),
     "snom": ("snomD785-{MAC}.xml", False),
     "aastra": ("{MAC}-local.cfg", False),
     "grandstream": ("cfg{mac}", False),

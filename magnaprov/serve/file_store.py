@@ -72,7 +72,7 @@ from magnaprov.db import (
 from magnaprov.db.device import device_secret_identity, rendered_file_identity
 from magnaprov.db.file_changes import subscribe
 from magnaprov.serve.change_listener import ChangeListener
-from magnaprov.templating import FileFormat, find_equipment
+from magnaprov.templating import FileFormat, expand_pattern, find_equipment
 from magnaprov.tenancy import SecretBox, SecretDecryptionError, hash_token, mac_based_status
 
 __all__ = [
@@ -173,6 +173,8 @@ class ServedDevice:
     digest: DigestCredentials | None
     files: Mapping[str, ServedFile]
     requires_certificate: bool = False  # served over HTTPS to its factory certificate only
+    # Name keys its boot path answers over TFTP while MAC-based provisioning is in force.
+    tftp_boot_names: frozenset[str] = frozenset()
 
     @property
     def size(self) -> int:
@@ -572,6 +574,7 @@ class FileStore:
             uses_server_default=first.template_id is None,
             digest=digest,
             requires_certificate=first.require_client_certificate,
+            tftp_boot_names=_tftp_boot_names(*equipment, first.mac),
             files={
                 row.name_key: ServedFile.of(
                     row.name,
@@ -696,6 +699,17 @@ def _content_type(manufacturer: str, model: str, firmware: str, name: str) -> st
     # Names differ only by the MAC from phone to phone: matching the catalog's patterns is
     # done once per model and name shape, not once per file of every phone of a boot storm.
     return _content_type_of_shape(manufacturer, model, firmware, _MAC_DIGITS.sub("0" * 12, name))
+
+
+def _tftp_boot_names(manufacturer: str, model: str, firmware: str, mac: str) -> frozenset[str]:
+    patterns = _tftp_boot_patterns(manufacturer, model, firmware)
+    return frozenset(expand_pattern(pattern, mac).casefold() for pattern in patterns)
+
+
+@lru_cache(maxsize=1024)
+def _tftp_boot_patterns(manufacturer: str, model: str, firmware: str) -> frozenset[str]:
+    equipment = find_equipment(manufacturer, model, firmware)
+    return frozenset() if equipment is None else equipment.firmware.boot.answered_names("TFTP")
 
 
 @lru_cache(maxsize=4096)

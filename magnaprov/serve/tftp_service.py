@@ -12,6 +12,11 @@ Which device a name belongs to:
   protocol is TFTP, file generation is on, and it has no HTTP Digest credentials: TFTP cannot
   authenticate, and a device whose files were meant to need a password must not get them
   without. The client address is then tied to the device for `binding_seconds`.
+* A name carrying the MAC of an HTTP(S) device whose MAC-based provisioning is in force is
+  served if the device's boot path answers it over TFTP (`BootPath.answered_names`): a factory
+  phone sent to TFTP by DHCP option 66 gets its MAC-named bootstrap or main file, which sends
+  it on to its own directory over its protocol. Nothing else of such a device is served over
+  TFTP, and the address is not tied to it.
 * A name without a MAC (`SIPDefault.cnf`, `dialplan.xml`, `syncinfo.xml`...) is a common file.
   From an address tied to a device, that device's own rendering is served (its template may
   have changed the file). Otherwise, e.g. a Cisco 79xx asking `SIPDefault.cnf` before any
@@ -199,6 +204,8 @@ class TftpService:
             if _served_over_tftp(device):
                 self._bind(address, device.id)
                 return device, True
+            if _boots_over_tftp(device, name):
+                return device, True
             return None, False
         name_key = name.casefold()
         bound = self._bound(address)
@@ -230,6 +237,18 @@ def _served_over_tftp(device: ServedDevice | None) -> TypeGuard[ServedDevice]:
         and device.protocol is UpdateProtocol.TFTP
         and device.digest is None
         and not device.requires_certificate  # its certificate cannot come over TFTP
+    )
+
+
+def _boots_over_tftp(device: ServedDevice | None, name: str) -> TypeGuard[ServedDevice]:
+    """An HTTP(S) phone fresh from the box, sent to TFTP by DHCP option 66: the names its boot
+    path answers over TFTP, only while its MAC-based provisioning is in force (they hand out
+    what the shared root serves it already, and lead it on to its own directory)."""
+    return (
+        device is not None
+        and device.mac_based
+        and not device.requires_certificate
+        and name.casefold() in device.tftp_boot_names
     )
 
 

@@ -5,6 +5,7 @@ Pure Python, no database: the rest of the server passes plain data in and gets
 bytes out. See docs/templates.md for the variables templates see.
 """
 
+from .boot_paths import BootPath, BootStep, BootTransport
 from .catalog import (
     Catalog,
     Equipment,
@@ -53,6 +54,9 @@ __all__ = [
     "MAX_SOURCE_CHARS",
     "RENDER_SECONDS",
     "AccountInfo",
+    "BootPath",
+    "BootStep",
+    "BootTransport",
     "Catalog",
     "CatalogError",
     "Codec",

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal, NamedTuple
 
+from .boot_paths import BootPath
 from .file_names import FileNameMatch, match_pattern, normalize_mac, pattern_has_mac
 from .formats import FileFormat
 
@@ -54,12 +55,14 @@ class FileSpec:
 
 @dataclass(frozen=True)
 class FirmwareVersion:
-    """A firmware (or product) version of one model, with the files it asks for."""
+    """A firmware (or product) version of one model, with the files it asks for and the
+    names a factory-fresh phone of it asks for first (``boot``)."""
 
     key: str
     name: str
     requires_application_version: bool
     files: tuple[FileSpec, ...]
+    boot: BootPath
 
     def file(self, pattern: str) -> FileSpec | None:
         """The file with exactly this pattern."""

@@ -15,6 +15,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any, NamedTuple, cast, get_args
 
+from .boot_paths import BootPath, BootStep, BootTransport
 from .catalog import (
     Catalog,
     Equipment,
@@ -26,9 +27,16 @@ from .catalog import (
     Model,
     UpdateProtocol,
 )
+from .file_names import pattern_has_mac
 from .formats import FileFormat
 
-__all__ = ["CatalogError", "find_equipment", "load_catalog", "template_resource"]
+__all__ = [
+    "CatalogError",
+    "find_equipment",
+    "load_catalog",
+    "read_manufacturer",
+    "template_resource",
+]
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 _PREFIX = re.compile(r"^[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}$")
@@ -48,7 +56,7 @@ def load_catalog() -> Catalog:
         (entry for entry in folder.iterdir() if entry.name.endswith(".toml")),
         key=lambda entry: entry.name,
     )
-    makers = tuple(_read_manufacturer(entry) for entry in files)
+    makers = tuple(read_manufacturer(entry) for entry in files)
     _require_unique([maker.key for maker in makers], "manufacturer key", "catalog")
     return Catalog(makers)
 
@@ -66,7 +74,8 @@ def template_resource(path: str) -> Traversable:
     return node
 
 
-def _read_manufacturer(entry: Traversable) -> Manufacturer:
+def read_manufacturer(entry: Traversable) -> Manufacturer:
+    """One manufacturer's data file, validated; `CatalogError` names the file and entry."""
     where = entry.name
     data = tomllib.loads(entry.read_text(encoding="utf-8"))
     key = _key(data, "key", where)
@@ -78,6 +87,7 @@ def _read_manufacturer(entry: Traversable) -> Manufacturer:
     defaults = _ModelDefaults(
         protocols=_protocols(_texts(data, "protocols", where), where),
         link_style=_link_style(_text(data, "link_style", where, "directory"), where),
+        boot=_table(data, "boot", where, {}),
     )
     models = tuple(
         _read_model(item, profiles, defaults, f"{where} model")
@@ -98,6 +108,7 @@ class _ModelDefaults(NamedTuple):
 
     protocols: tuple[UpdateProtocol, ...]
     link_style: LinkStyle
+    boot: dict[str, Any]  # the boot path of profiles without one of their own
 
 
 def _read_model(
@@ -110,7 +121,9 @@ def _read_model(
     if not firmware_keys:
         raise CatalogError(f"{where}: no firmware")
     firmwares = tuple(
-        _read_firmware(name, _table(profiles, name, f"{where} firmware"), variables, where)
+        _read_firmware(
+            name, _table(profiles, name, f"{where} firmware"), variables, defaults.boot, where
+        )
         for name in firmware_keys
     )
     _require_unique([firmware.key for firmware in firmwares], "firmware key", where)
@@ -131,7 +144,11 @@ def _read_model(
 
 
 def _read_firmware(
-    profile: str, data: dict[str, Any], variables: dict[str, str], where: str
+    profile: str,
+    data: dict[str, Any],
+    variables: dict[str, str],
+    default_boot: dict[str, Any],
+    where: str,
 ) -> FirmwareVersion:
     # A profile's table name is unique in its file; "key" lets two profiles (say,
     # with and without a model common file) show the same firmware key.
@@ -149,7 +166,98 @@ def _read_firmware(
         name=_text(data, "name", where),
         requires_application_version=bool(data.get("requires_application_version", False)),
         files=files,
+        boot=_read_boot(_table(data, "boot", where, default_boot), files, variables, where),
     )
+
+
+def _read_boot(
+    data: dict[str, Any], files: tuple[FileSpec, ...], variables: dict[str, str], where: str
+) -> BootPath:
+    """The factory boot of a firmware: every name it answers or points to is one of its files,
+    every miss says why, and its main file is reached."""
+    where = f"{where} boot"
+    if not data:
+        raise CatalogError(f"{where}: missing (a 'boot' table of the firmware or the maker)")
+    patterns = {spec.pattern.lower(): spec.pattern for spec in files}
+    options = _dhcp_options(data, where)
+    user_agent_mac = _flag(data, "user_agent_mac", where, None)
+    steps = tuple(
+        _read_boot_step(item, patterns, variables, user_agent_mac, f"{where} request {index + 1}")
+        for index, item in enumerate(_tables(data, "requests", where))
+    )
+    if not steps or steps[0].fallback:
+        raise CatalogError(f"{where}: the first request cannot be a fallback (or none)")
+    main = _known_file(_fill_pattern(_text(data, "main", where), variables, where), patterns, where)
+    reached = {step.answer for step in steps} | {name for step in steps for name in step.leads_to}
+    if main not in reached or not pattern_has_mac(main):
+        raise CatalogError(f"{where}: main file {main!r} must carry the MAC and be reached")
+    note = data.get("note", "")
+    if not isinstance(note, str):
+        raise CatalogError(f"{where}: 'note' must be a string")
+    return BootPath(options, user_agent_mac, steps, main, note)
+
+
+def _dhcp_options(data: dict[str, Any], where: str) -> tuple[int, ...]:
+    options = data.get("dhcp_options")
+    if (
+        not isinstance(options, list)
+        or not options
+        or not all(type(option) is int and 1 <= option <= 254 for option in options)
+    ):
+        raise CatalogError(f"{where}: 'dhcp_options' must be a list of DHCP option numbers")
+    return tuple(options)
+
+
+def _flag(data: dict[str, Any], name: str, where: str, default: bool | None = False) -> bool:
+    value = data.get(name, default)
+    if not isinstance(value, bool):
+        raise CatalogError(f"{where}: {name!r} must be true or false")
+    return value
+
+
+def _read_boot_step(
+    data: dict[str, Any],
+    patterns: dict[str, str],
+    variables: dict[str, str],
+    user_agent_mac: bool,
+    where: str,
+) -> BootStep:
+    name = _fill_pattern(_text(data, "name", where), variables, where)
+    where = f"{where} {name}"
+    over = _texts(data, "over", where)
+    if not over or any(item not in get_args(BootTransport) for item in over):
+        raise CatalogError(f"{where}: 'over' must list TFTP and/or HTTP")
+    answer = _known_file(name, patterns, where) if _flag(data, "answered", where) else None
+    pointed = _texts(data, "leads_to", where) if "leads_to" in data else []
+    leads_to = tuple(
+        _known_file(_fill_pattern(item, variables, where), patterns, where) for item in pointed
+    )
+    if leads_to and answer is None:
+        raise CatalogError(f"{where}: a miss leads nowhere ('leads_to' needs 'answered')")
+    note = data.get("note", "")
+    if not isinstance(note, str) or (answer is None and not note):
+        raise CatalogError(f"{where}: a miss needs a 'note' saying why it is not answered")
+    step = BootStep(
+        name=name,
+        over=tuple(cast(BootTransport, item) for item in over),
+        answer=answer,
+        leads_to=leads_to,
+        note=note,
+        user_agent_mac=user_agent_mac,
+        fallback=_flag(data, "fallback", where),
+    )
+    if answer is not None and not step.answered_over and "TFTP" not in over:
+        raise CatalogError(
+            f"{where}: answered, but neither its name nor the User-Agent tells the device"
+        )
+    return step
+
+
+def _known_file(name: str, patterns: dict[str, str], where: str) -> str:
+    found = patterns.get(name.lower())
+    if found is None:
+        raise CatalogError(f"{where}: {name!r} is no file of this firmware")
+    return found
 
 
 def _read_file(data: dict[str, Any], variables: dict[str, str], where: str) -> FileSpec:

@@ -219,7 +219,7 @@ PHONES: list[Phone] = [
             "{mac}-phone.cfg",
             "{mac}-directory.xml",
         ),
-        frozenset({"{mac}.cfg", "sip.ld", "{mac}-phone.cfg", "{mac}-directory.xml"}),
+        frozenset({"sip.ld", "{mac}-phone.cfg", "{mac}-directory.xml"}),
         "{mac}-user.cfg",
         lambda user, pw, reg: [
             f'reg.1.address="{user}"',

@@ -21,7 +21,7 @@ def expected_root(equipment: Equipment, spec: FileSpec) -> str:
     """The root element each phone family reads, as the vendors document it."""
     maker = equipment.manufacturer.key
     if maker == "polycom":
-        if spec.pattern == "000000000000.cfg":
+        if spec.pattern in {"000000000000.cfg", "{mac}.cfg"}:  # the master, common or per-MAC
             return "APPLICATION"
         return "polycomConfig" if equipment.firmware.key == "UCS" else "config"
     if maker == "cisco":
