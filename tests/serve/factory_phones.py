@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 import httpx
 from phone_simulators import CISCO_7960, PHONES, Phone, mac_digits
+from resync_readers import READERS
+from resync_readers import Phone as ResyncPhone
 
 from magnaprov.templating import BootPath, BootStep, BootTransport, find_equipment
 
@@ -28,28 +30,6 @@ def _polycom_files(text: str) -> list[str]:
     return [] if listed is None else [part.strip() for part in listed[1].split(",")]
 
 
-def _aastra_directory(text: str) -> str:
-    values = dict(re.findall(r"^([a-z ]+): (.*)$", text, re.MULTILINE))
-    scheme = values["download protocol"].lower()
-    kind = "https" if scheme == "https" else "http"
-    return (
-        f"{scheme}://{values[kind + ' server']}:{values[kind + ' port']}/{values[kind + ' path']}/"
-    )
-
-
-def _grandstream_directory(text: str) -> str:
-    scheme = {"1": "http", "2": "https"}[re.findall(r"<P212>(\d)</P212>", text)[0]]
-    return f"{scheme}://{re.findall(r'<P237>([^<]*)</P237>', text)[0]}/"
-
-
-def _first(pattern: str, suffix: str = "") -> Callable[[str], str]:
-    def directory(text: str) -> str:
-        found: str = re.findall(pattern, text, re.MULTILINE)[0]
-        return found.removesuffix(suffix) if suffix else found
-
-    return directory
-
-
 # What each vendor's firmware reads in an answer as the next names to fetch, and in its main
 # file as the place of every later resync (as phones.md describes the keys).
 POINTERS: dict[str, Callable[[str], list[str]]] = {
@@ -58,18 +38,6 @@ POINTERS: dict[str, Callable[[str], list[str]]] = {
     "cisco-spa": _quoted(r"<Profile_Rule>([^<]+)</Profile_Rule>"),
     "panasonic": _quoted(r'^CFG_STANDARD_FILE_PATH="([^"]+)"'),
 }
-RESYNC: dict[str, Callable[[str], str]] = {
-    "yealink": _first(r"^static\.auto_provision\.server\.url = (\S+)"),
-    "polycom": _first(r'device\.prov\.serverName="([^"]+)"'),
-    "cisco-spa": _first(r"<Profile_Rule>([^<]+)</Profile_Rule>", "$MA.xml"),
-    "snom": _first(r'<setting_server perm="R">([^<]+)</setting_server>'),
-    "aastra": _aastra_directory,
-    "grandstream": _grandstream_directory,
-    "fanvil": _first(r"<FlashServerIP>([^<]+)</FlashServerIP>"),
-    "panasonic": _first(r'CFG_STANDARD_FILE_PATH="([^"]+)"', "Config{MAC}.cfg"),
-}
-
-
 def with_mac(phone: Phone, mac: str) -> Phone:
     """The same phone with another MAC, its User-Agent spelling the new MAC as before."""
     old, new = mac_digits(phone.mac), mac_digits(mac)
@@ -191,7 +159,12 @@ class FactoryWalk:
         main = self.phone.expand(boot_path(self.phone).main)
         if self.tftp_device:
             return await self._tftp(main)
-        said = RESYNC[self.phone.vendor](self.fetched(main).body.decode())
+        equipment = self.phone.equipment
+        reader = READERS[equipment["manufacturer"]]
+        [url, *_] = reader(
+            self.fetched(main).body, ResyncPhone(mac_digits(self.phone.mac), equipment["model"])
+        )
+        said = url.rpartition("/")[0] + "/"  # the directory, where a reader names a file
         assert said == directory, (self.phone.vendor, said, directory)
         return await self._get(said + main)
 
