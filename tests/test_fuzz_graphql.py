@@ -23,7 +23,7 @@ from typing import Any
 import graphql
 import pytest
 from account_tree import ADMIN_PASSWORD, Member, build_tree
-from conftest import PROJECT_ROOT, wipe
+from conftest import PROJECT_ROOT, make_settings, wipe
 from device_fixtures import provision
 from extension_fixtures import create_extension
 from hypothesis import HealthCheck, given, settings
@@ -47,6 +47,7 @@ from magnaprov.db import (
 from magnaprov.resolvers import Services
 from magnaprov.resolvers.pagination import encode_cursor
 from magnaprov.schema.node import encode_global_id
+from magnaprov.settings import Settings
 from magnaprov.templating import Equipment, expand_pattern, find_equipment, load_catalog
 from magnaprov.tenancy import SecretDecryptionError, hash_token, new_token
 
@@ -591,6 +592,16 @@ def unexpected(call: Call, status: int, body: Any) -> list[str]:
         if not has_payload and not any(error.get("path") for error in errors):
             problems.append(f"neither a payload nor a refusal: {payload}")
     return problems
+
+
+@pytest.fixture
+def settings(engine: AsyncEngine) -> Settings:
+    """The test settings, with a MAC-conflict throttle thousands of documents do not reach:
+    the world is arranged again and again from the same accounts, and the throttle (tested on
+    its own) would refuse its devices."""
+    return make_settings(
+        engine.url.render_as_string(hide_password=False), mac_conflicts_per_account=1_000_000
+    )
 
 
 @pytest.fixture
