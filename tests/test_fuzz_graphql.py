@@ -26,7 +26,8 @@ from account_tree import ADMIN_PASSWORD, Member, build_tree
 from conftest import PROJECT_ROOT, make_settings, wipe
 from device_fixtures import provision
 from extension_fixtures import create_extension
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -615,7 +616,7 @@ async def world(
     await arranged.check_integrity()
 
 
-@settings(
+@hypothesis_settings(
     max_examples=DOCUMENTS_PER_DATABASE,
     deadline=None,
     suppress_health_check=[
@@ -634,7 +635,7 @@ async def test_generated_documents_get_data_or_an_expected_refusal(
     await world.after(call, body)
 
 
-@settings(max_examples=300, deadline=None)
+@hypothesis_settings(max_examples=300, deadline=None)
 @given(call=calls())
 def test_generated_documents_are_valid_for_the_schema(call: Call) -> None:
     # Otherwise the server's validation errors, which the fuzz accepts, would hide a bad generator.
