@@ -134,6 +134,23 @@ async def engine(shared_engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
+def migrated_postgres(postgres_url: str) -> str:
+    """The run's PostgreSQL database at head, for tests of several processes (PostgreSQL only)."""
+    upgrade_to_head(postgres_url)
+    return postgres_url
+
+
+@pytest.fixture
+async def pg_engine(migrated_postgres: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on that database, empty before and after the test."""
+    engine = create_engine(migrated_postgres)
+    await wipe(engine)
+    yield engine
+    await wipe(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
 def settings(engine: AsyncEngine) -> Settings:
     """Test settings pointing at the test's database."""
     return make_settings(engine.url.render_as_string(hide_password=False))

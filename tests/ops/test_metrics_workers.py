@@ -12,20 +12,19 @@ import os
 import signal
 import stat
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from account_tree import ADMIN_PASSWORD, build_tree
-from conftest import GraphQL, make_settings, wipe
+from conftest import GraphQL, make_settings
 from live_process import serve_process, wait_until
 from metric_samples import Scrape, parse_scrape
 from phones import Phone, add_phone, set_registrar
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from magnaprov.db import create_engine, create_session_factory
-from magnaprov.db.migrations import upgrade_to_head
+from magnaprov.db import create_session_factory
 from magnaprov.resolvers import Services
 from magnaprov.serve.graphql_metrics import MAX_NAME_CHARS
 from magnaprov.serve.metrics import PUBLISH_SECONDS
@@ -37,21 +36,6 @@ ROUNDS, MAX_ROUNDS, FETCHES_PER_ROUND = 6, 100, 12
 NEW_CONNECTIONS = httpx.Limits(max_keepalive_connections=0)
 ME = "query Me { viewer { login } }"
 Served = tuple[subprocess.Popen[bytes], str, Path]
-
-
-@pytest.fixture
-def migrated_postgres(postgres_url: str) -> str:
-    upgrade_to_head(postgres_url)
-    return postgres_url
-
-
-@pytest.fixture
-async def pg_engine(migrated_postgres: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(migrated_postgres)
-    await wipe(engine)
-    yield engine
-    await wipe(engine)
-    await engine.dispose()
 
 
 @pytest.fixture

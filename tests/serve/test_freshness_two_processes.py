@@ -8,20 +8,18 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from account_tree import build_tree
-from conftest import TEST_KEYRING, GraphQL, make_settings, wipe
+from conftest import TEST_KEYRING, GraphQL, make_settings
 from metric_samples import parse_scrape
 from phone_simulators import REGISTRAR, add_line, provision_on, set_preferences
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from magnaprov.db import create_engine, create_session_factory
-from magnaprov.db.migrations import upgrade_to_head
+from magnaprov.db import create_session_factory
 from magnaprov.resolvers import Services
 from magnaprov.serve.change_listener import LISTENER_NAME
 
@@ -31,21 +29,6 @@ DEVICE_FILE = "001565f2e501.cfg"
 SET_PASSWORD = """mutation($id: ID!, $pw: String!) {
   updateSipPreferences(extensionId: $id, phonePassword: $pw, phonePasswordConfirmation: $pw) {
     userErrors { code } } }"""
-
-
-@pytest.fixture
-def migrated_postgres(postgres_url: str) -> str:
-    upgrade_to_head(postgres_url)
-    return postgres_url
-
-
-@pytest.fixture
-async def pg_engine(migrated_postgres: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(migrated_postgres)
-    await wipe(engine)
-    yield engine
-    await wipe(engine)
-    await engine.dispose()
 
 
 @pytest.fixture
